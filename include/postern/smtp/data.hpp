@@ -1,0 +1,30 @@
+#pragma once
+/** @file Message content on the wire: CRLF normalisation and dot-stuffing (RFC 5321 §4.5.2). Sans-I/O. */
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace postern::smtp {
+
+/** Facts about a message that decide MAIL parameters before it is sent. */
+struct message_facts {
+  std::size_t wire_size = 0;      ///< octets after CRLF normalisation, before dot-stuffing (what SIZE= announces)
+  bool eight_bit = false;         ///< any octet ≥ 0x80
+  bool has_nul = false;
+  std::size_t longest_line = 0;   ///< octets, CRLF excluded
+};
+
+message_facts scan_message(std::string_view message) noexcept;
+
+/**
+ * Converts a message to its DATA form: bare LF and bare CR become CRLF, a line starting
+ * with "." gets another ".", a final CRLF is added when missing, and "." CRLF ends it.
+ *
+ *   encode_data("a\n.b") == "a\r\n..b\r\n.\r\n"
+ */
+std::string encode_data(std::string_view message);
+
+/** Inverse of encode_data for tests and servers: removes dot-stuffing and the terminator. */
+std::string decode_data(std::string_view wire);
+
+}  // namespace postern::smtp

@@ -1,0 +1,79 @@
+#pragma once
+/** @file SMTP reply parser (RFC 5321 §4.2, RFC 3463 enhanced status codes). Sans-I/O. */
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "postern/smtp/error.hpp"
+
+namespace postern::smtp {
+
+/** RFC 3463 enhanced status code "class.subject.detail", e.g. 5.7.8. */
+struct enhanced_status {
+  int klass = 0;
+  int subject = 0;
+  int detail = 0;
+  std::string to_string() const;
+  friend bool operator==(const enhanced_status&, const enhanced_status&) = default;
+};
+
+/** One complete (possibly multi-line) reply. */
+struct reply {
+  int code = 0;                              ///< 200..599
+  std::optional<enhanced_status> enhanced;   ///< from the first line, when present
+  std::vector<std::string> lines;            ///< text after "NNN-"/"NNN " of each line (enhanced code kept in the text)
+
+  bool positive() const noexcept { return code >= 200 && code < 400; }
+  bool intermediate() const noexcept { return code >= 300 && code < 400; }
+  bool transient() const noexcept { return code >= 400 && code < 500; }
+  bool permanent() const noexcept { return code >= 500; }
+  /** "250-a\n250 b" style rendering, for transcripts and error messages. */
+  std::string to_string() const;
+};
+
+/** Bounds that a hostile server cannot push past. RFC 5321 allows 512 octets per line. */
+struct reply_limits {
+  std::size_t max_line = 4096;   ///< octets per line, CRLF included
+  std::size_t max_lines = 256;   ///< lines per multi-line reply
+};
+
+/**
+ * Incremental reply parser: feed bytes as they arrive, take replies as they complete.
+ * It stops consuming at the end of each reply, so pipelined replies are split exactly.
+ *
+ *   reply_parser p;  std::error_code ec;
+ *   auto used = p.feed("250-a\r\n250 ok\r\n", ec);   // used == 15, p.has_reply()
+ *   reply r = p.take();
+ */
+class reply_parser {
+ public:
+  explicit reply_parser(reply_limits limits = {});
+
+  /**
+   * Consumes bytes from @p in up to the end of the next complete reply.
+   * @return bytes consumed; less than in.size() when a reply completed (call take() then feed the rest).
+   * On error sets @p ec (errc::reply_line_too_long, reply_too_many_lines, bad_reply,
+   * inconsistent_reply_code); the parser is then unusable.
+   */
+  std::size_t feed(std::string_view in, std::error_code& ec);
+
+  bool has_reply() const noexcept;
+  /** Moves the completed reply out and readies the parser for the next one. */
+  reply take();
+  /** True when some bytes of an unfinished reply are held. */
+  bool mid_reply() const noexcept;
+  /** The raw bytes of the offending line after an error (for evidence; bounded by max_line). */
+  const std::string& offending_bytes() const noexcept;
+
+ private:
+  reply_limits limits_;
+  std::string line_;
+  reply current_;
+  bool complete_ = false;
+  bool failed_ = false;
+};
+
+}  // namespace postern::smtp
