@@ -14,7 +14,15 @@ struct message_facts {
   std::size_t longest_line = 0;   ///< octets, CRLF excluded
 };
 
+/** Facts about a message as given (any line ends); wire_size counts the final CRLF encode_data adds. */
 message_facts scan_message(std::string_view message) noexcept;
+
+/**
+ * The same facts read from the DATA form (encode_data output): stuffed dots and the
+ * terminator are not counted, so scan_encoded(encode_data(m)) equals scan_message(m).
+ * The session uses it because it only receives the encoded form.
+ */
+message_facts scan_encoded(std::string_view wire) noexcept;
 
 /**
  * Converts a message to its DATA form: bare LF and bare CR become CRLF, a line starting
@@ -24,7 +32,10 @@ message_facts scan_message(std::string_view message) noexcept;
  */
 std::string encode_data(std::string_view message);
 
-/** Inverse of encode_data for tests and servers: removes dot-stuffing and the terminator. */
+/**
+ * Inverse of encode_data for tests and servers: removes dot-stuffing and the terminator.
+ * decode_data(encode_data(m)) is m with CRLF line ends and a final CRLF (when m is not empty).
+ */
 std::string decode_data(std::string_view wire);
 
 }  // namespace postern::smtp

@@ -12,23 +12,36 @@ enum class errc {
   bad_reply,                 ///< smtp.bad-reply: not "NNN-text" / "NNN text"
   inconsistent_reply_code,   ///< smtp.bad-reply: multi-line reply whose lines disagree on the code
   bytes_after_starttls,      ///< smtp.bad-reply: server sent data after 220 to STARTTLS (CVE-2011-0411 class)
-  invalid_address,           ///< an envelope address contains CR, LF, <, > or is too long
-  invalid_argument,          ///< any other argument that would corrupt a command line
+  invalid_address,           ///< smtp.invalid-address: an envelope address contains CR, LF, <, > or is too long,
+                             ///< or needs SMTPUTF8 that the server does not offer
+  invalid_argument,          ///< smtp.invalid-argument: any other argument that would corrupt a command line
   starttls_missing,          ///< smtp.starttls-missing
-  starttls_refused,          ///< smtp.rejected / smtp.transient: STARTTLS got a non-220 reply
+  starttls_refused,          ///< smtp.rejected / smtp.transient (by the reply class): STARTTLS got a non-220 reply
   starttls_required,         ///< smtp.starttls-required: 530 before TLS
   auth_failed,               ///< smtp.auth-failed
   auth_mech_unsupported,     ///< smtp.auth-mech-unsupported
   message_too_big,           ///< smtp.rejected: message exceeds the server's SIZE
   rejected,                  ///< smtp.rejected: permanent 5xx
   transient,                 ///< smtp.transient: 4xx
-  no_recipient_accepted,     ///< smtp.rejected / smtp.transient: every RCPT refused
+  no_recipient_accepted,     ///< smtp.rejected / smtp.transient (transient when every refusal was 4xx): every RCPT refused
   connection_lost,           ///< net.closed
   outcome_unknown,           ///< smtp.outcome-unknown: lost after the final dot, before the reply
+  auth_needs_tls,            ///< smtp.auth-needs-tls: AUTH refused on plaintext (locally, or 538 from the server)
 };
 
 const std::error_category& smtp_category() noexcept;
 inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), smtp_category()}; }
+
+/**
+ * The stable DESIGN.md cause code of an error, for JSON output and diagnosis.
+ * errc alone cannot tell 4xx from 5xx: starttls_refused and no_recipient_accepted map to
+ * "smtp.rejected" here; cause(const session_result&) (session.hpp) refines them by the replies.
+ *
+ *   cause(errc::reply_line_too_long) == std::string_view("smtp.reply-too-long")
+ *
+ * @return "" for errc::ok.
+ */
+const char* cause(errc e) noexcept;
 
 }  // namespace postern::smtp
 

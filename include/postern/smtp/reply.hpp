@@ -30,7 +30,7 @@ struct reply {
   bool intermediate() const noexcept { return code >= 300 && code < 400; }
   bool transient() const noexcept { return code >= 400 && code < 500; }
   bool permanent() const noexcept { return code >= 500; }
-  /** "250-a\n250 b" style rendering, for transcripts and error messages. */
+  /** "250-a\n250 b" style rendering, for transcripts and error messages (a last line without text is "250"). */
   std::string to_string() const;
 };
 
@@ -43,6 +43,9 @@ struct reply_limits {
 /**
  * Incremental reply parser: feed bytes as they arrive, take replies as they complete.
  * It stops consuming at the end of each reply, so pipelined replies are split exactly.
+ * Lenient where servers differ harmlessly: a bare LF ends a line as CRLF does, and a line
+ * of only "NNN" is a last line without text. Strict where it matters: three digits with a
+ * first digit 2-5, and the same code on every line of a reply.
  *
  *   reply_parser p;  std::error_code ec;
  *   auto used = p.feed("250-a\r\n250 ok\r\n", ec);   // used == 15, p.has_reply()
@@ -56,7 +59,9 @@ class reply_parser {
    * Consumes bytes from @p in up to the end of the next complete reply.
    * @return bytes consumed; less than in.size() when a reply completed (call take() then feed the rest).
    * On error sets @p ec (errc::reply_line_too_long, reply_too_many_lines, bad_reply,
-   * inconsistent_reply_code); the parser is then unusable.
+   * inconsistent_reply_code); the parser is then unusable and later calls set the same error.
+   * A line is too long as soon as max_line octets arrive without its LF, so at most
+   * max_line octets of one line are ever held. Consumes nothing while a reply waits for take().
    */
   std::size_t feed(std::string_view in, std::error_code& ec);
 
@@ -72,8 +77,16 @@ class reply_parser {
   reply_limits limits_;
   std::string line_;
   reply current_;
+  std::string offending_;
+  std::error_code error_;
   bool complete_ = false;
   bool failed_ = false;
+
+  void parse_line(std::error_code& ec);
+  void fail(errc e, std::error_code& ec);
 };
+
+/** Parses "d.ddd.ddd" followed by a space or the end of @p text (class 2, 4 or 5). */
+std::optional<enhanced_status> parse_enhanced_status(std::string_view text) noexcept;
 
 }  // namespace postern::smtp

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "postern/smtp/capabilities.hpp"
+#include "postern/smtp/data.hpp"
 #include "postern/smtp/reply.hpp"
 #include "postern/smtp/sasl.hpp"
 
@@ -89,6 +90,20 @@ struct session_result {
   std::optional<std::string> auth_mechanism;
 };
 
+/**
+ * Decisions worth knowing when driving or reading a session:
+ * - A failure ends the session at once with action_kind::failed; no QUIT is sent (the driver closes).
+ *   The one exception: after a pipelined DATA got 354 with every RCPT refused, "." is sent to end the
+ *   empty content and its reply read before failing with no_recipient_accepted.
+ * - SIZE=, BODY=8BITMIME and the SIZE limit check use scan_encoded(data), i.e. the size of the
+ *   message with CRLF line ends, before dot-stuffing.
+ * - Replies: 421 anywhere → transient; 530 to AUTH/MAIL/RCPT/DATA before TLS → starttls_required;
+ *   552 to MAIL or to the final dot → message_too_big; otherwise 4xx → transient, 5xx → rejected,
+ *   and a reply of a class the command cannot get → bad_reply. no_recipient_accepted and
+ *   starttls_refused keep their own errc; cause(const session_result&) tells 4xx from 5xx.
+ * - Transcript: server lines escaped (non-printable octets as \xNN); AUTH arguments and every client
+ *   line of the SASL exchange as "<redacted>"; the content as one "<message: N octets>" entry.
+ */
 class session {
  public:
   /** @param data the message already in DATA form (see encode_data), terminator included. */
@@ -108,24 +123,64 @@ class session {
   state current_state() const noexcept { return state_; }
   const session_result& result() const noexcept { return result_; }
   const std::vector<transcript_event>& transcript() const noexcept { return transcript_; }
-  /** Size of the message content (for SIZE and reports). */
+  /** Size of the message content in DATA form, dot-stuffing and terminator included (for reports). */
   std::size_t data_size() const noexcept { return data_.size(); }
+  /** Facts of the message before encoding, recovered from the DATA form (SIZE= announces facts().wire_size). */
+  const message_facts& facts() const noexcept { return facts_; }
 
  private:
   void set_state(state s);
-  // (implementation-defined private members follow)
+  void record(transcript_event::who from, std::string text);
+  void write(std::string bytes);
+  void write_redacted(std::string bytes, std::string shown);
+  void fail(errc e, std::optional<reply> cause_reply = std::nullopt);
+  void fail_by_class(const reply& r);
+  void pump();
+  void on_reply(reply r);
+  void on_greeting(const reply& r);
+  void on_ehlo(const reply& r);
+  void on_helo(const reply& r);
+  void on_starttls(const reply& r);
+  void on_auth(const reply& r);
+  void on_mail(const reply& r);
+  void on_rcpt(reply r);
+  void on_data(const reply& r);
+  void on_content(const reply& r);
+  void after_hello(const reply& r);
+  void begin_auth(const reply& ehlo_reply);
+  void begin_mail();
+  void fail_no_recipient();
+  bool any_accepted() const noexcept;
+
   session_config config_;
   envelope env_;
   std::string data_;
+  message_facts facts_;                  // of the message before encoding; SIZE= and BODY= come from it
   state state_ = state::greeting;
   session_result result_;
   std::vector<transcript_event> transcript_;
   reply_parser parser_;
+  std::string in_;                       // received, not yet fed to the parser
+  std::size_t in_pos_ = 0;
   std::string out_;
+  std::string_view out_view_;            // the pending write: out_, or data_ for the content
   bool out_pending_ = false;
-  std::size_t replies_expected_ = 0;
+  std::vector<std::string> rcpt_commands_;
   std::size_t rcpt_index_ = 0;
   bool tls_ = false;
+  bool pipelined_ = false;
+  bool auth_done_ = false;
+  bool auth_cancelled_ = false;          // "*" sent after a failed step; the next reply ends AUTH
+  bool writing_content_ = false;
+  bool content_written_ = false;         // from here until the final reply, a lost connection is outcome_unknown
+  bool ending_empty_data_ = false;       // "." sent after a pipelined 354 with no recipient accepted
 };
+
+/**
+ * The DESIGN.md cause code of a session's error, refined by the replies: no_recipient_accepted is
+ * "smtp.transient" when every refusal was 4xx, starttls_refused when the reply was 4xx.
+ * @return "" when there is no error.
+ */
+const char* cause(const session_result& result) noexcept;
 
 }  // namespace postern::smtp

@@ -1,0 +1,25 @@
+#pragma once
+/** @file Network error codes (category "postern.net"), one per DESIGN.md net.* cause. */
+#include <system_error>
+
+namespace postern::net {
+
+enum class errc {
+  ok = 0,
+  dns = 1,            ///< net.dns: the name did not resolve
+  refused,            ///< net.refused: nothing listens on that port
+  unreachable,        ///< net.unreachable: no route to the host
+  timeout,            ///< net.timeout: connect, command or data deadline passed
+  greeting_timeout,   ///< net.greeting-timeout: connected, but no greeting in time
+  closed,             ///< net.closed: the server closed or reset the connection
+};
+
+const std::error_category& net_category() noexcept;
+inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), net_category()}; }
+/** The DESIGN.md cause code, e.g. "net.refused". */
+const char* cause(errc e) noexcept;
+
+}  // namespace postern::net
+
+template <>
+struct std::is_error_code_enum<postern::net::errc> : std::true_type {};

@@ -1,0 +1,76 @@
+#pragma once
+/**
+ * @file The byte stream to one server: TCP connect with a deadline (every resolved
+ * address, IPv6 and IPv4, in resolver order), then plain bytes, implicit TLS, or a
+ * STARTTLS upgrade. This header is the Asio integration: it exposes Asio types.
+ *
+ *   net::stream s(io.get_executor());
+ *   auto ec = co_await s.connect("mail.example.org", 587, 30s);
+ *   auto n = co_await s.read_some(buf, deadline, ec);
+ */
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/stream.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include "postern/net/error.hpp"
+
+typedef struct ssl_ctx_st SSL_CTX;
+
+namespace postern::net {
+
+using clock = std::chrono::steady_clock;
+
+/** Why a TLS handshake failed, as the tls backend classified it. */
+struct tls_failure {
+  std::string code;
+  std::string summary;
+  std::string detail;
+};
+
+class stream {
+ public:
+  explicit stream(asio::any_io_executor ex);
+  ~stream();
+  stream(const stream&) = delete;
+  stream& operator=(const stream&) = delete;
+
+  /** Resolves @p host and connects to the first address that answers before @p deadline. */
+  asio::awaitable<std::error_code> connect(std::string host, std::uint16_t port, clock::time_point deadline);
+
+  /**
+   * Runs the TLS client handshake on the connected socket (implicit TLS, or after STARTTLS).
+   * @param ctx        client context (see tls::make_client_context); not owned, must outlive the stream
+   * @param name       server name for SNI and the certificate check
+   * @return nullopt on success, else the classified failure
+   */
+  asio::awaitable<std::optional<tls_failure>> start_tls(SSL_CTX* ctx, std::string name, bool insecure,
+                                                        clock::time_point deadline);
+
+  /** Reads what is there (at least one byte). EOF and resets give errc::closed; the deadline errc::timeout. */
+  asio::awaitable<std::size_t> read_some(char* buf, std::size_t size, clock::time_point deadline,
+                                         std::error_code& ec);
+  /** Writes all of @p bytes before @p deadline. */
+  asio::awaitable<void> write(std::string_view bytes, clock::time_point deadline, std::error_code& ec);
+
+  bool tls_active() const noexcept { return tls_; }
+  /** The SSL object once TLS is active (for handshake reports), else nullptr. */
+  void* native_ssl() noexcept;
+  /** The address actually connected to, e.g. "127.0.0.1" or "::1". */
+  std::string peer_address() const;
+  void close() noexcept;
+
+ private:
+  asio::any_io_executor ex_;
+  asio::ip::tcp::socket socket_;
+  std::optional<asio::ssl::context> ssl_ctx_;
+  std::optional<asio::ssl::stream<asio::ip::tcp::socket&>> tls_stream_;
+  bool tls_ = false;
+};
+
+}  // namespace postern::net

@@ -1,0 +1,108 @@
+#pragma once
+/**
+ * @file The transport API: send one or more messages to one server over one connection.
+ * This is what the `postern` CLI uses; no Asio or OpenSSL types appear here.
+ *
+ *   send::options o;
+ *   o.host = "smtp.example.org"; o.port = 587; o.mode = send::mode::starttls;
+ *   auto r = send::send(o, {{{.mail_from = "a@example.org", .rcpt_to = {"b@example.org"}}, rfc5322_text}});
+ *   if (!r.ok) std::cerr << r.error->code << ": " << r.error->summary << "\n";
+ */
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "postern/smtp/session.hpp"
+
+namespace postern::send {
+
+/** How the connection becomes secure. Plaintext only when asked for by name. */
+enum class mode { implicit_tls, starttls, plain };
+const char* to_string(mode m) noexcept;   ///< "tls", "starttls", "plain"
+/** Conventional port: 465 for implicit TLS, 587 for STARTTLS, 25 for plain. */
+std::uint16_t default_port(mode m) noexcept;
+
+/** RFC 5321 §4.5.3.2 defaults; each is a total for its step, not an idle timer. */
+struct timeouts {
+  std::chrono::milliseconds connect{std::chrono::seconds(30)};
+  std::chrono::milliseconds greeting{std::chrono::minutes(5)};
+  std::chrono::milliseconds command{std::chrono::minutes(5)};
+  std::chrono::milliseconds data_initiation{std::chrono::minutes(2)};
+  std::chrono::milliseconds data_termination{std::chrono::minutes(10)};
+  /** Every step gets @p t (the CLI's --timeout). */
+  static timeouts all(std::chrono::milliseconds t) { return {t, t, t, t, t}; }
+};
+
+struct auth_options {
+  std::string user;
+  std::string secret;                      ///< password, or bearer token for XOAUTH2
+  std::optional<std::string> mechanism;    ///< force one; else the strongest offered
+};
+
+struct options {
+  std::string host;
+  std::uint16_t port = 0;                  ///< 0: default_port(mode)
+  send::mode mode = send::mode::starttls;
+  std::string tls_profile = "strict";      ///< a name from tls::profile_names()
+  std::string ca_file;                     ///< PEM roots instead of the system's
+  std::string tls_name;                    ///< name to verify instead of host (when connecting by address)
+  bool insecure = false;                   ///< skip certificate verification: explicit only
+  std::string ehlo_domain;                 ///< default: this machine's host name
+  std::optional<auth_options> auth;
+  bool allow_plaintext_auth = false;
+  send::timeouts timeouts;
+};
+
+struct message {
+  smtp::envelope envelope;
+  std::string content;                     ///< RFC 5322 text; LF or CRLF line ends
+};
+
+/** A failure in plain words with its DESIGN.md cause code. */
+struct failure {
+  std::string code;                        ///< e.g. "net.refused", "tls.handshake-failed"
+  std::string summary;                     ///< one line
+  std::string detail;                      ///< evidence: the reply, the OpenSSL reason…
+};
+
+struct tls_report {
+  std::string profile, version, cipher, kx, group, peer_subject, peer_issuer, peer_not_after, peer_key_sha256;
+};
+
+struct recipient_report {
+  std::string address;
+  bool accepted = false;
+  std::string reply;                       ///< the server's reply, one line per line
+};
+
+struct message_report {
+  std::size_t size = 0;                    ///< octets on the wire (after CRLF normalisation)
+  bool delivered = false;
+  std::string reply;                       ///< reply to the final dot
+  std::vector<recipient_report> recipients;
+  std::optional<failure> error;            ///< why this message was not (fully) delivered
+};
+
+struct report {
+  bool ok = false;                         ///< every message delivered to every recipient
+  std::string host;
+  std::uint16_t port = 0;
+  std::string address;                     ///< the IP address connected to
+  send::mode mode = send::mode::starttls;
+  std::optional<tls_report> tls;
+  std::optional<std::string> auth_mechanism;
+  std::vector<message_report> messages;
+  std::optional<failure> error;            ///< the first failure, when !ok
+  int exit_code = 0;                       ///< sysexits.h value for this outcome
+  std::vector<smtp::transcript_event> transcript;   ///< credentials redacted
+};
+
+/**
+ * Connects once and sends each message in order over that connection. Never throws
+ * for network, TLS or protocol problems: they are in the report.
+ */
+report send(const options& opts, const std::vector<message>& messages);
+
+}  // namespace postern::send

@@ -1,0 +1,290 @@
+#include "postern/send/send.hpp"
+
+#include <openssl/ssl.h>
+#include <unistd.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <array>
+
+#include "postern/auth/sasl_client.hpp"
+#include "postern/net/stream.hpp"
+#include "postern/smtp/data.hpp"
+#include "postern/smtp/error.hpp"
+#include "postern/tls/policy.hpp"
+#include "send/outcome.hpp"
+#include "tls/openssl_context.hpp"
+
+namespace postern::send {
+namespace {
+
+using net::clock;
+
+std::string default_ehlo_domain() {
+  std::array<char, 256> name{};
+  if (::gethostname(name.data(), name.size() - 1) == 0) {
+    std::string n(name.data());
+    // A bare host name is not a domain (RFC 5321 §4.1.1.1); servers may refuse it.
+    if (n.find('.') != std::string::npos) return n;
+  }
+  return "localhost";
+}
+
+// Picks the SASL mechanism once the session knows what the server offers.
+class deferred_mechanism final : public smtp::sasl_mechanism {
+ public:
+  explicit deferred_mechanism(const auth_options& a) : options_(a) {}
+  void bind(const smtp::session* s) { session_ = s; }
+  std::string name() const override {
+    resolve();
+    return chosen_name_;
+  }
+  std::optional<std::string> initial_response(std::error_code& ec) override {
+    resolve();
+    if (!impl_) {
+      ec = smtp::errc::auth_mech_unsupported;
+      return std::nullopt;
+    }
+    return impl_->initial_response(ec);
+  }
+  std::string step(std::string_view challenge, std::error_code& ec) override {
+    resolve();
+    if (!impl_) {
+      ec = smtp::errc::auth_mech_unsupported;
+      return {};
+    }
+    return impl_->step(challenge, ec);
+  }
+
+ private:
+  void resolve() const {
+    if (resolved_) return;
+    resolved_ = true;
+    const auto& offered = session_->result().caps.auth;
+    auto pick = auth::choose(offered, options_.mechanism ? std::optional<std::string_view>(*options_.mechanism)
+                                                          : std::nullopt);
+    chosen_name_ = pick ? *pick : (offered.empty() ? std::string("PLAIN") : offered.front());
+    if (!pick) return;
+    std::error_code ec;
+    impl_ = auth::make_mechanism(*pick, {options_.user, options_.secret}, ec);
+  }
+  const auth_options& options_;
+  const smtp::session* session_ = nullptr;
+  mutable bool resolved_ = false;
+  mutable std::string chosen_name_;
+  mutable std::unique_ptr<smtp::sasl_mechanism> impl_;
+};
+
+std::chrono::milliseconds timeout_for(const timeouts& t, smtp::wait_kind w) {
+  switch (w) {
+    case smtp::wait_kind::greeting: return t.greeting;
+    case smtp::wait_kind::command: return t.command;
+    case smtp::wait_kind::data_initiation: return t.data_initiation;
+    case smtp::wait_kind::data_termination: return t.data_termination;
+  }
+  return t.command;
+}
+
+class driver {
+ public:
+  driver(const options& o, const std::vector<message>& msgs, report& r) : o_(o), msgs_(msgs), r_(r) {}
+
+  asio::awaitable<void> run() {
+    auto ex = co_await asio::this_coro::executor;
+    net::stream s(ex);
+    const std::uint16_t port = r_.port;
+    if (auto ec = co_await s.connect(o_.host, port, clock::now() + o_.timeouts.connect)) {
+      fail_net(static_cast<net::errc>(ec.value()),
+               "could not connect to " + o_.host + ":" + std::to_string(port));
+      co_return;
+    }
+    r_.address = s.peer_address();
+    info("connected to " + r_.address + " port " + std::to_string(port));
+
+    tls::ssl_ctx_ptr ctx;
+    if (o_.mode != mode::plain) {
+      const tls::policy* p = tls::profile(o_.tls_profile);
+      if (!p) {
+        fail_with({"usage", "unknown TLS profile '" + o_.tls_profile + "'", ""}, 64);
+        co_return;
+      }
+      std::string err;
+      ctx = tls::make_client_context(*p, {o_.ca_file, o_.insecure}, err);
+      if (!ctx) {
+        fail_with({"tls.handshake-failed", "could not build the TLS context: " + err, err}, 77);
+        co_return;
+      }
+    }
+    const std::string tls_name = o_.tls_name.empty() ? o_.host : o_.tls_name;
+    if (o_.mode == mode::implicit_tls) {
+      if (!co_await handshake(s, ctx.get(), tls_name)) co_return;
+    }
+
+    std::optional<deferred_mechanism> mech;
+    if (o_.auth) mech.emplace(*o_.auth);
+    smtp::session_config cfg;
+    cfg.ehlo_domain = o_.ehlo_domain.empty() ? default_ehlo_domain() : o_.ehlo_domain;
+    cfg.starttls = o_.mode == mode::starttls;
+    cfg.tls_active = o_.mode == mode::implicit_tls;
+    cfg.auth = mech ? &*mech : nullptr;
+    cfg.allow_auth_without_tls = o_.allow_plaintext_auth;
+
+    for (std::size_t i = 0; i < msgs_.size(); ++i) {
+      const auto& m = msgs_[i];
+      smtp::session ss(cfg, m.envelope, smtp::encode_data(m.content));
+      if (mech) mech->bind(&ss);
+      message_report mr;
+      mr.size = smtp::scan_message(m.content).wire_size;
+      bool alive = co_await drive(s, ss, ctx.get(), tls_name);
+      collect(ss, mr);
+      r_.messages.push_back(std::move(mr));
+      (void)alive;
+      break;  // one transaction per connection until the session can resume
+    }
+    s.close();
+  }
+
+ private:
+  asio::awaitable<bool> handshake(net::stream& s, SSL_CTX* ctx, const std::string& name) {
+    auto f = co_await s.start_tls(ctx, name, o_.insecure, clock::now() + o_.timeouts.command);
+    if (f) {
+      info("TLS handshake failed: " + f->detail);
+      fail_with({f->code, f->summary, f->detail}, f->code == "net.timeout" ? 75 : 77);
+      co_return false;
+    }
+    auto h = tls::describe_handshake(static_cast<SSL*>(s.native_ssl()));
+    r_.tls = tls_report{o_.tls_profile, h.version,     h.cipher,         h.kx,
+                        h.group,        h.peer_subject, h.peer_issuer,    h.peer_not_after,
+                        h.peer_key_sha256};
+    info("TLS " + h.version + " " + h.cipher + (h.group.empty() ? "" : " " + h.group) + ", profile " +
+         o_.tls_profile);
+    co_return true;
+  }
+
+  // Runs one session to its end; returns whether the connection is still usable.
+  asio::awaitable<bool> drive(net::stream& s, smtp::session& ss, SSL_CTX* ctx, const std::string& tls_name) {
+    std::array<char, 16384> buf;
+    bool new_step = true;
+    clock::time_point deadline{};
+    for (;;) {
+      auto a = ss.next();
+      switch (a.kind) {
+        case smtp::action_kind::write: {
+          std::error_code ec;
+          auto wait = ss.current_state() == smtp::state::content ? smtp::wait_kind::data_termination
+                                                                 : smtp::wait_kind::command;
+          co_await s.write(a.bytes, clock::now() + timeout_for(o_.timeouts, wait), ec);
+          if (ec) {
+            ss.connection_lost();
+            transport_error_ = static_cast<net::errc>(ec.value());
+            co_return false;
+          }
+          ss.written();
+          new_step = true;
+          break;
+        }
+        case smtp::action_kind::read: {
+          if (new_step) deadline = clock::now() + timeout_for(o_.timeouts, a.wait);
+          new_step = false;
+          std::error_code ec;
+          auto n = co_await s.read_some(buf.data(), buf.size(), deadline, ec);
+          if (ec) {
+            auto e = static_cast<net::errc>(ec.value());
+            if (e == net::errc::timeout && a.wait == smtp::wait_kind::greeting) e = net::errc::greeting_timeout;
+            transport_error_ = e;
+            ss.connection_lost();
+            co_return false;
+          }
+          auto before = ss.current_state();
+          ss.received(std::string_view(buf.data(), n));
+          if (ss.current_state() != before) new_step = true;
+          break;
+        }
+        case smtp::action_kind::start_tls: {
+          if (!co_await handshake(s, ctx, tls_name)) {
+            tls_failed_ = true;
+            co_return false;
+          }
+          ss.tls_started();
+          new_step = true;
+          break;
+        }
+        case smtp::action_kind::finished: co_return true;
+        case smtp::action_kind::failed: co_return false;
+      }
+    }
+  }
+
+  void collect(const smtp::session& ss, message_report& mr) {
+    for (const auto& e : ss.transcript()) r_.transcript.push_back(e);
+    const auto& res = ss.result();
+    if (res.auth_mechanism) r_.auth_mechanism = res.auth_mechanism;
+    for (const auto& rr : res.recipients)
+      mr.recipients.push_back({rr.address, rr.accepted, rr.response.to_string()});
+    if (res.final_reply) mr.reply = res.final_reply->to_string();
+    mr.delivered = res.delivered;
+    if (tls_failed_) return;  // already reported by handshake()
+    auto f = describe_outcome(ss, transport_error_, o_.timeouts);
+    if (!f) return;
+    mr.error = f->what;
+    if (!r_.error) fail_with(f->what, f->exit_code);
+  }
+
+  void fail_net(net::errc e, const std::string& context) {
+    fail_with({net::cause(e), context + ": " + net::make_error_code(e).message(), ""}, exit_code_for(e));
+  }
+  void fail_with(failure f, int exit_code) {
+    if (r_.error) return;
+    r_.error = std::move(f);
+    r_.exit_code = exit_code;
+  }
+  void info(std::string text) {
+    r_.transcript.push_back({smtp::transcript_event::who::info, std::move(text)});
+  }
+
+  const options& o_;
+  const std::vector<message>& msgs_;
+  report& r_;
+  std::optional<net::errc> transport_error_;
+  bool tls_failed_ = false;
+};
+
+}  // namespace
+
+const char* to_string(mode m) noexcept {
+  switch (m) {
+    case mode::implicit_tls: return "tls";
+    case mode::starttls: return "starttls";
+    case mode::plain: return "plain";
+  }
+  return "?";
+}
+
+std::uint16_t default_port(mode m) noexcept {
+  switch (m) {
+    case mode::implicit_tls: return 465;
+    case mode::starttls: return 587;
+    case mode::plain: return 25;
+  }
+  return 25;
+}
+
+report send(const options& opts, const std::vector<message>& messages) {
+  report r;
+  r.host = opts.host;
+  r.mode = opts.mode;
+  r.port = opts.port ? opts.port : default_port(opts.mode);
+  asio::io_context io;
+  driver d(opts, messages, r);
+  std::exception_ptr crashed;
+  asio::co_spawn(io, d.run(), [&](std::exception_ptr e) { crashed = e; });
+  io.run();
+  if (crashed) std::rethrow_exception(crashed);  // a broken invariant, not a network outcome
+  r.ok = !r.error && !r.messages.empty();
+  for (const auto& m : r.messages) r.ok = r.ok && m.delivered && !m.error;
+  if (r.ok) r.exit_code = 0;
+  return r;
+}
+
+}  // namespace postern::send

@@ -1,0 +1,469 @@
+#include "postern/smtp/session.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "postern/smtp/commands.hpp"
+#include "postern/smtp/error.hpp"
+
+namespace postern::smtp {
+namespace {
+
+// Server text goes to terminals and logs: never let it carry control sequences.
+std::string escape(std::string_view bytes) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size());
+  for (char c : bytes) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u == '\\') {
+      out += "\\\\";
+    } else if (u < 0x20 || u >= 0x7f) {
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* to_string(state s) noexcept {
+  switch (s) {
+    case state::greeting: return "greeting";
+    case state::ehlo: return "ehlo";
+    case state::helo: return "helo";
+    case state::starttls: return "starttls";
+    case state::tls_handshake: return "tls_handshake";
+    case state::ehlo_after_tls: return "ehlo_after_tls";
+    case state::auth: return "auth";
+    case state::mail: return "mail";
+    case state::rcpt: return "rcpt";
+    case state::data: return "data";
+    case state::content: return "content";
+    case state::quit: return "quit";
+    case state::done: return "done";
+    case state::failed: return "failed";
+  }
+  return "unknown";
+}
+
+const char* cause(const session_result& result) noexcept {
+  if (!result.error) return "";
+  if (result.error.category() != smtp_category()) return "";
+  const auto e = static_cast<errc>(result.error.value());
+  if (e == errc::no_recipient_accepted) {
+    const bool any = !result.recipients.empty();
+    const bool all_transient = std::all_of(result.recipients.begin(), result.recipients.end(),
+                                           [](const recipient_result& r) { return r.accepted || r.response.transient(); });
+    return any && all_transient ? "smtp.transient" : "smtp.rejected";
+  }
+  if (e == errc::starttls_refused && result.last_reply && result.last_reply->transient()) return "smtp.transient";
+  return cause(e);
+}
+
+session::session(session_config config, envelope env, std::string data)
+    : config_(std::move(config)),
+      env_(std::move(env)),
+      data_(std::move(data)),
+      facts_(scan_encoded(data_)),
+      parser_(config_.limits),
+      tls_(config_.tls_active) {}
+
+void session::set_state(state s) {
+  if (s == state_) return;
+  record(transcript_event::who::info, std::string("state: ") + to_string(state_) + " -> " + to_string(s));
+  state_ = s;
+}
+
+void session::record(transcript_event::who from, std::string text) {
+  transcript_.push_back(transcript_event{from, std::move(text)});
+}
+
+void session::write(std::string bytes) {
+  std::string_view rest = bytes;
+  while (!rest.empty()) {
+    auto eol = rest.find("\r\n");
+    record(transcript_event::who::client, std::string(rest.substr(0, eol)));
+    rest.remove_prefix(eol == std::string_view::npos ? rest.size() : eol + 2);
+  }
+  out_ = std::move(bytes);
+  out_view_ = out_;
+  out_pending_ = true;
+}
+
+void session::write_redacted(std::string bytes, std::string shown) {
+  record(transcript_event::who::client, std::move(shown));
+  out_ = std::move(bytes);
+  out_view_ = out_;
+  out_pending_ = true;
+}
+
+void session::fail(errc e, std::optional<reply> cause_reply) {
+  result_.error = make_error_code(e);
+  result_.failed_in = state_;
+  result_.last_reply = std::move(cause_reply);
+  result_.delivered = false;
+  out_pending_ = false;
+  record(transcript_event::who::info, std::string("error: ") + cause(e) + ": " + result_.error.message());
+  set_state(state::failed);
+}
+
+void session::fail_by_class(const reply& r) {
+  if (r.code == 530 && !tls_) return fail(errc::starttls_required, r);
+  if (r.transient()) return fail(errc::transient, r);
+  if (r.permanent()) return fail(errc::rejected, r);
+  fail(errc::bad_reply, r);
+}
+
+action session::next() {
+  action a;
+  switch (state_) {
+    case state::failed: a.kind = action_kind::failed; return a;
+    case state::done: a.kind = action_kind::finished; return a;
+    case state::tls_handshake: a.kind = action_kind::start_tls; return a;
+    default: break;
+  }
+  if (out_pending_) {
+    a.kind = action_kind::write;
+    a.bytes = out_view_;
+    return a;
+  }
+  a.kind = action_kind::read;
+  if (state_ == state::greeting) a.wait = wait_kind::greeting;
+  else if (state_ == state::data) a.wait = wait_kind::data_initiation;
+  else if (state_ == state::content && content_written_) a.wait = wait_kind::data_termination;
+  else a.wait = wait_kind::command;
+  return a;
+}
+
+void session::written() {
+  if (!out_pending_) return;
+  out_pending_ = false;
+  if (writing_content_) {
+    writing_content_ = false;
+    content_written_ = true;
+  }
+  // Replies that arrived early (a server answering ahead) are already buffered.
+  pump();
+}
+
+void session::received(std::string_view bytes) {
+  if (state_ == state::failed || state_ == state::done) return;
+  if (state_ == state::tls_handshake) {
+    // Plaintext after the 220 would be read as if it came over TLS (CVE-2011-0411 class).
+    record(transcript_event::who::server, escape(bytes.substr(0, config_.limits.max_line)));
+    return fail(errc::bytes_after_starttls);
+  }
+  in_.append(bytes);
+  pump();
+}
+
+void session::tls_started() {
+  tls_ = true;
+  if (state_ != state::tls_handshake) return;
+  record(transcript_event::who::info, "tls: established; discarding the capabilities announced before TLS");
+  result_.caps = capabilities{};
+  parser_ = reply_parser(config_.limits);
+  in_.clear();
+  in_pos_ = 0;
+  std::error_code ec;
+  std::string cmd = ehlo(config_.ehlo_domain, ec);
+  set_state(state::ehlo_after_tls);
+  if (ec) return fail(errc::invalid_argument);
+  write(std::move(cmd));
+}
+
+void session::connection_lost() {
+  if (state_ == state::failed || state_ == state::done) return;
+  record(transcript_event::who::info, "connection lost");
+  if (state_ == state::quit) return set_state(state::done);
+  if (state_ == state::content && content_written_ && !ending_empty_data_) return fail(errc::outcome_unknown);
+  fail(errc::connection_lost);
+}
+
+void session::pump() {
+  while (!out_pending_ && state_ != state::failed && state_ != state::done && state_ != state::tls_handshake &&
+         in_pos_ < in_.size()) {
+    std::error_code ec;
+    in_pos_ += parser_.feed(std::string_view(in_).substr(in_pos_), ec);
+    if (ec) {
+      record(transcript_event::who::server, escape(parser_.offending_bytes()));
+      if (state_ == state::quit) {
+        // The message is delivered; a garbled goodbye changes nothing.
+        set_state(state::done);
+      } else {
+        fail(static_cast<errc>(ec.value()));
+      }
+      break;
+    }
+    if (!parser_.has_reply()) break;
+    on_reply(parser_.take());
+  }
+  if (in_pos_ == in_.size()) {
+    in_.clear();
+    in_pos_ = 0;
+  } else if (in_pos_ > 4096) {
+    in_.erase(0, in_pos_);
+    in_pos_ = 0;
+  }
+}
+
+void session::on_reply(reply r) {
+  for (std::size_t i = 0; i < r.lines.size(); ++i) {
+    std::string line = std::to_string(r.code);
+    const bool last = i + 1 == r.lines.size();
+    if (!(last && r.lines[i].empty())) {
+      line += last ? ' ' : '-';
+      line += r.lines[i];
+    }
+    record(transcript_event::who::server, escape(line));
+  }
+  if (state_ == state::quit) return set_state(state::done);
+  // 421: the server is closing the channel whatever we asked (RFC 5321 §3.8).
+  if (r.code == 421) return fail(errc::transient, std::move(r));
+  switch (state_) {
+    case state::greeting: return on_greeting(r);
+    case state::ehlo:
+    case state::ehlo_after_tls: return on_ehlo(r);
+    case state::helo: return on_helo(r);
+    case state::starttls: return on_starttls(r);
+    case state::auth: return on_auth(r);
+    case state::mail: return on_mail(r);
+    case state::rcpt: return on_rcpt(std::move(r));
+    case state::data: return on_data(r);
+    case state::content: return on_content(r);
+    default: return fail(errc::bad_reply, std::move(r));
+  }
+}
+
+void session::on_greeting(const reply& r) {
+  if (r.code != 220) {
+    if (r.transient()) return fail(errc::transient, r);
+    if (r.permanent()) return fail(errc::rejected, r);
+    return fail(errc::bad_reply, r);
+  }
+  std::error_code ec;
+  std::string cmd = ehlo(config_.ehlo_domain, ec);
+  set_state(state::ehlo);
+  if (ec) return fail(errc::invalid_argument);
+  write(std::move(cmd));
+}
+
+void session::on_ehlo(const reply& r) {
+  if (r.code / 100 == 2) {
+    result_.caps = capabilities::parse(r);
+    return after_hello(r);
+  }
+  if (r.permanent() && state_ == state::ehlo) {
+    // A pre-ESMTP server (or one that refuses EHLO): RFC 5321 §3.2 falls back to HELO.
+    std::error_code ec;
+    std::string cmd = helo(config_.ehlo_domain, ec);
+    set_state(state::helo);
+    if (ec) return fail(errc::invalid_argument);
+    return write(std::move(cmd));
+  }
+  fail_by_class(r);
+}
+
+void session::on_helo(const reply& r) {
+  if (r.code / 100 == 2) {
+    result_.caps = capabilities{};
+    return after_hello(r);
+  }
+  fail_by_class(r);
+}
+
+void session::after_hello(const reply& r) {
+  if (config_.starttls && !tls_) {
+    set_state(state::starttls);
+    if (!result_.caps.starttls) return fail(errc::starttls_missing, r);
+    return write(starttls());
+  }
+  if (config_.auth && !auth_done_) return begin_auth(r);
+  begin_mail();
+}
+
+void session::on_starttls(const reply& r) {
+  if (r.code == 220) {
+    if (parser_.mid_reply() || in_pos_ < in_.size()) {
+      record(transcript_event::who::server,
+             escape(std::string_view(in_).substr(in_pos_, config_.limits.max_line)));
+      return fail(errc::bytes_after_starttls, r);
+    }
+    return set_state(state::tls_handshake);
+  }
+  if (r.transient() || r.permanent()) return fail(errc::starttls_refused, r);
+  fail(errc::bad_reply, r);
+}
+
+void session::begin_auth(const reply& ehlo_reply) {
+  set_state(state::auth);
+  if (!tls_ && !config_.allow_auth_without_tls) return fail(errc::auth_needs_tls);
+  if (result_.caps.auth.empty()) return fail(errc::auth_mech_unsupported, ehlo_reply);
+  const std::string name = config_.auth->name();
+  result_.auth_mechanism = name;
+  std::error_code ec;
+  std::optional<std::string> initial = config_.auth->initial_response(ec);
+  if (ec) {
+    record(transcript_event::who::info, "auth: " + name + " could not start: " + ec.message());
+    return fail(errc::auth_failed);
+  }
+  if (initial && initial->empty()) *initial = "=";  // RFC 4954 §4: an empty initial response is "="
+  std::string cmd = auth(name, initial ? std::optional<std::string_view>(*initial) : std::nullopt, ec);
+  if (ec) return fail(errc::invalid_argument);
+  write_redacted(std::move(cmd), "AUTH " + name + (initial ? " <redacted>" : ""));
+}
+
+void session::on_auth(const reply& r) {
+  if (auth_cancelled_) return fail(errc::auth_failed, r);
+  if (r.code == 334) {
+    const std::string challenge = r.lines.empty() ? std::string() : r.lines.front();
+    std::error_code ec;
+    std::string response = config_.auth->step(challenge, ec);
+    if (!ec && response.find_first_of("\r\n") != std::string::npos) ec = make_error_code(errc::invalid_argument);
+    if (ec) {
+      // RFC 4954 §4: "*" cancels; the server answers 501 and we report the mechanism's failure.
+      record(transcript_event::who::info, "auth: mechanism step failed (" + ec.message() + "); cancelling");
+      auth_cancelled_ = true;
+      return write_redacted("*\r\n", "<redacted>");
+    }
+    return write_redacted(response + "\r\n", "<redacted>");
+  }
+  if (r.code / 100 == 2) {
+    auth_done_ = true;
+    return begin_mail();
+  }
+  if (r.code == 504) return fail(errc::auth_mech_unsupported, r);
+  if (r.code == 538) return fail(errc::auth_needs_tls, r);
+  if (r.code == 530 && !tls_) return fail(errc::starttls_required, r);
+  if (r.transient()) return fail(errc::transient, r);
+  if (r.permanent()) return fail(errc::auth_failed, r);
+  fail(errc::bad_reply, r);
+}
+
+void session::begin_mail() {
+  set_state(state::mail);
+  const capabilities& caps = result_.caps;
+  if (env_.rcpt_to.empty()) {
+    record(transcript_event::who::info, "no recipient given");
+    return fail(errc::invalid_argument);
+  }
+  if (caps.size && *caps.size > 0 && facts_.wire_size > *caps.size) {
+    record(transcript_event::who::info, "message is " + std::to_string(facts_.wire_size) +
+                                            " octets; the server accepts at most " + std::to_string(*caps.size));
+    return fail(errc::message_too_big);
+  }
+  bool utf8 = needs_smtputf8(env_.mail_from);
+  for (const auto& rcpt : env_.rcpt_to) utf8 = utf8 || needs_smtputf8(rcpt);
+  if (utf8 && !caps.smtputf8) {
+    record(transcript_event::who::info, "an address has non-ASCII characters and the server does not offer SMTPUTF8");
+    return fail(errc::invalid_address);
+  }
+  mail_parameters params;
+  if (caps.size) params.size = facts_.wire_size;
+  params.body_8bitmime = facts_.eight_bit && caps.eightbitmime;
+  params.smtputf8 = utf8;
+  if (facts_.eight_bit && !caps.eightbitmime)
+    record(transcript_event::who::info, "8-bit message but no 8BITMIME offered; sending as is");
+
+  std::error_code ec;
+  std::string mail = mail_from(env_.mail_from, params, ec);
+  if (ec) {
+    record(transcript_event::who::info, "invalid sender address");
+    return fail(errc::invalid_address);
+  }
+  // Every command is built before the first is sent, so a bad address never leaves a half-done transaction.
+  rcpt_commands_.clear();
+  result_.recipients.clear();
+  for (const auto& rcpt : env_.rcpt_to) {
+    rcpt_commands_.push_back(rcpt_to(rcpt, ec));
+    if (ec) {
+      record(transcript_event::who::info, "invalid recipient address");
+      return fail(errc::invalid_address);
+    }
+    result_.recipients.push_back(recipient_result{rcpt, false, {}});
+  }
+  rcpt_index_ = 0;
+  pipelined_ = caps.pipelining && config_.use_pipelining;
+  result_.used_pipelining = pipelined_;
+  if (pipelined_) {
+    // RFC 2920: MAIL, every RCPT and DATA in one write; the replies come back in order.
+    for (const auto& c : rcpt_commands_) mail += c;
+    mail += data();
+  }
+  write(std::move(mail));
+}
+
+void session::on_mail(const reply& r) {
+  if (r.code / 100 == 2) {
+    set_state(state::rcpt);
+    if (!pipelined_) write(rcpt_commands_[0]);
+    return;
+  }
+  if (r.code == 552) return fail(errc::message_too_big, r);
+  fail_by_class(r);
+}
+
+bool session::any_accepted() const noexcept {
+  return std::any_of(result_.recipients.begin(), result_.recipients.end(),
+                     [](const recipient_result& x) { return x.accepted; });
+}
+
+void session::fail_no_recipient() {
+  std::optional<reply> last;
+  for (const auto& x : result_.recipients)
+    if (!x.accepted) last = x.response;
+  fail(errc::no_recipient_accepted, std::move(last));
+}
+
+void session::on_rcpt(reply r) {
+  auto& rr = result_.recipients[rcpt_index_];
+  rr.accepted = r.code / 100 == 2;
+  rr.response = std::move(r);
+  ++rcpt_index_;
+  if (rcpt_index_ < rcpt_commands_.size()) {
+    if (!pipelined_) write(rcpt_commands_[rcpt_index_]);
+    return;
+  }
+  if (pipelined_) return set_state(state::data);
+  if (!any_accepted()) return fail_no_recipient();
+  set_state(state::data);
+  write(data());
+}
+
+void session::on_data(const reply& r) {
+  if (r.code == 354) {
+    set_state(state::content);
+    if (!any_accepted()) {
+      // Pipelined DATA was accepted with no recipient: end the empty content cleanly.
+      ending_empty_data_ = true;
+      return write(".\r\n");
+    }
+    record(transcript_event::who::info, "<message: " + std::to_string(data_.size()) + " octets>");
+    out_view_ = data_;
+    out_pending_ = true;
+    writing_content_ = true;
+    return;
+  }
+  if (!any_accepted()) return fail_no_recipient();
+  if (r.code / 100 == 2) return fail(errc::bad_reply, r);
+  fail_by_class(r);
+}
+
+void session::on_content(const reply& r) {
+  if (ending_empty_data_) return fail_no_recipient();
+  result_.final_reply = r;
+  if (r.code / 100 == 2) {
+    result_.delivered = true;
+    set_state(state::quit);
+    return write(quit());
+  }
+  if (r.code == 552) return fail(errc::message_too_big, r);
+  fail_by_class(r);
+}
+
+}  // namespace postern::smtp

@@ -1,0 +1,984 @@
+"""Integration-test harness: real SMTP servers on loopback for postern's tests.
+
+Every piece is a context manager that picks free loopback ports, starts its
+server(s), and on exit removes everything it created (processes, Postfix
+instance, temporary folders) even when a test failed:
+
+    Certs()            test CA, server certificate and broken variants (openssl CLI)
+    Postfix(certs)     a private Postfix instance: STARTTLS, implicit TLS, RSA-kx-only,
+                       [::1] STARTTLS and certificate-variant listeners; every message
+                       is stored as a file by a pipe transport
+    Aiosmtpd(certs)    aiosmtpd with AUTH PLAIN/LOGIN on a STARTTLS and an implicit-TLS port
+    Faulty(fault)      a misbehaving server with a named fault (servers/faulty.py)
+
+and helpers to run the postern binary (run_postern, PosternResult).
+
+Only 127.0.0.1 and ::1 are ever used. See docs/testing.md for the design and
+for how tests compare message bytes.
+"""
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVERS = os.path.join(HERE, "servers")
+# Debian's interpreter: aiosmtpd is importable only there (TESTING.md).
+DEBIAN_PYTHON = "/usr/bin/python3"
+
+LOOPBACK4 = "127.0.0.1"
+LOOPBACK6 = "::1"
+
+
+# --------------------------------------------------------------------------
+# small utilities
+# --------------------------------------------------------------------------
+
+def free_port(host=LOOPBACK4):
+    """A TCP port that is free on `host` right now (loopback only)."""
+    assert host in (LOOPBACK4, LOOPBACK6), host
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def closed_port(host=LOOPBACK4):
+    """A port on which nothing listens (connecting gives ECONNREFUSED)."""
+    return free_port(host)
+
+
+def have_ipv6_loopback():
+    """True if ::1 can be bound here (the OS has IPv6 on lo)."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind((LOOPBACK6, 0))
+        return True
+    except OSError:
+        return False
+
+
+def wait_listening(host, port, timeout=20.0, proc=None):
+    """Wait until something accepts TCP connections on host:port."""
+    deadline = time.monotonic() + timeout
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    last = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server process exited with {proc.returncode} before listening on {host}:{port}")
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as s:
+                s.settimeout(1.0)
+                s.connect((host, port))
+                return
+        except OSError as e:
+            last = e
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {host}:{port} after {timeout}s: {last}")
+
+
+def run(cmd, **kw):
+    """subprocess.run with check=True and captured output; raises with output shown."""
+    kw.setdefault("capture_output", True)
+    kw.setdefault("timeout", 60)
+    r = subprocess.run(cmd, **kw)
+    if r.returncode != 0:
+        out = r.stdout.decode(errors="replace") if isinstance(r.stdout, bytes) else r.stdout
+        err = r.stderr.decode(errors="replace") if isinstance(r.stderr, bytes) else r.stderr
+        raise RuntimeError(f"command failed ({r.returncode}): {' '.join(cmd)}\nstdout: {out}\nstderr: {err}")
+    return r
+
+
+def _make_tempdir(prefix):
+    d = tempfile.mkdtemp(prefix=prefix)
+    # Postfix daemons (user postfix) and the pipe transport (user nobody) must
+    # be able to traverse it.
+    os.chmod(d, 0o755)
+    return d
+
+
+def _terminate(proc, grace=5.0):
+    """Stop a process we started: SIGTERM, then SIGKILL."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        proc.terminate()
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(grace)
+    except ProcessLookupError:
+        pass
+
+
+def crlf_to_lf(data: bytes) -> bytes:
+    """Normalise line ends the way the stored copy has them (LF only)."""
+    return data.replace(b"\r\n", b"\n")
+
+
+def to_crlf(data: bytes) -> bytes:
+    """Every line end becomes CRLF (what goes on the wire)."""
+    return crlf_to_lf(data).replace(b"\n", b"\r\n")
+
+
+# --------------------------------------------------------------------------
+# stored messages (common to Postfix and aiosmtpd stores)
+# --------------------------------------------------------------------------
+
+class StoredMessage:
+    """One delivered message.
+
+    data       the message bytes as sent by the client: for Postfix the
+               Received: header Postfix prepended is removed and line ends are
+               LF (Postfix' pipe transport writes LF); for aiosmtpd exactly the
+               DATA bytes (CRLF) as received, after dot-unstuffing.
+    raw        the file's bytes, unmodified
+    sender     envelope sender (MAIL FROM), "" for the null sender
+    recipients envelope recipients (RCPT TO), in order
+    user       authenticated user (aiosmtpd only, else None)
+    """
+
+    def __init__(self, path, raw, meta, strip_received):
+        self.path = path
+        self.raw = raw
+        self.meta = meta
+        self.sender = meta.get("sender", "")
+        self.recipients = list(meta.get("recipients", []))
+        self.user = meta.get("user")
+        self.data = strip_first_received(raw) if strip_received else raw
+
+    def header(self, name):
+        """First value of header `name` (unfolded, str) or None."""
+        text = self.data.decode("utf-8", errors="replace").replace("\r\n", "\n")
+        head = text.split("\n\n", 1)[0]
+        m = re.search(r"^" + re.escape(name) + r":[ \t]*(.*(?:\n[ \t].*)*)", head, re.I | re.M)
+        return re.sub(r"\n[ \t]+", " ", m.group(1)).strip() if m else None
+
+    def __repr__(self):
+        return f"<StoredMessage {os.path.basename(self.path)} from={self.sender!r} to={self.recipients!r} {len(self.data)} bytes>"
+
+
+def strip_first_received(raw: bytes) -> bytes:
+    """Remove the first header field if it is Received: (with its continuation lines).
+
+    Postfix's smtpd prepends exactly one Received: header; anything after it,
+    including Received: headers the client itself sent, is kept.
+    """
+    if not raw[:9].lower() == b"received:":
+        return raw
+    pos = 0
+    while True:
+        nl = raw.find(b"\n", pos)
+        if nl < 0:
+            return b""
+        pos = nl + 1
+        if pos >= len(raw) or raw[pos:pos + 1] not in (b" ", b"\t"):
+            return raw[pos:]
+
+
+class MessageStore:
+    """A folder in which a server writes NAME.eml + NAME.json per message.
+
+    The .json sidecar is written first and the .eml is renamed into place last,
+    so a visible .eml is always complete.
+    """
+
+    def __init__(self, path, strip_received):
+        self.path = path
+        self.strip_received = strip_received
+
+    def messages(self):
+        out = []
+        for name in sorted(os.listdir(self.path)):
+            if not name.endswith(".eml"):
+                continue
+            p = os.path.join(self.path, name)
+            with open(p, "rb") as f:
+                raw = f.read()
+            meta_path = p[:-4] + ".json"
+            meta = {}
+            if os.path.exists(meta_path):
+                with open(meta_path, encoding="utf-8") as f:
+                    meta = json.load(f)
+            out.append(StoredMessage(p, raw, meta, self.strip_received))
+        return out
+
+    def clear(self):
+        for name in os.listdir(self.path):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(self.path, name))
+
+    def wait_for_messages(self, n, timeout=30.0, rcpt=None, match=None):
+        """Wait until at least n stored messages match; return the matching ones.
+
+        rcpt:  keep only messages with this envelope recipient (case-insensitive)
+        match: keep only messages for which match(msg) is true
+        Raises AssertionError (with what *was* stored) after `timeout` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self._select(rcpt, match)
+            if len(found) >= n:
+                return found
+            if time.monotonic() >= deadline:
+                all_msgs = self.messages()
+                raise AssertionError(
+                    f"expected {n} stored message(s) (rcpt={rcpt!r}) within {timeout}s, got {len(found)}; "
+                    f"store holds {len(all_msgs)}: {all_msgs[:10]!r}{self._log_tail()}")
+            time.sleep(0.05)
+
+    def assert_no_messages(self, wait=2.0, rcpt=None, match=None):
+        """Wait `wait` seconds and assert no matching message was stored."""
+        time.sleep(wait)
+        found = self._select(rcpt, match)
+        if found:
+            raise AssertionError(f"expected no stored message (rcpt={rcpt!r}), found {found!r}")
+
+    def _select(self, rcpt, match):
+        msgs = self.messages()
+        if rcpt is not None:
+            msgs = [m for m in msgs if rcpt.lower() in (r.lower() for r in m.recipients)]
+        if match is not None:
+            msgs = [m for m in msgs if match(m)]
+        return msgs
+
+    def _log_tail(self):
+        return ""
+
+
+# --------------------------------------------------------------------------
+# certificates
+# --------------------------------------------------------------------------
+
+class CertPair:
+    def __init__(self, cert, key, chain=None):
+        self.cert = cert      # PEM: leaf certificate only
+        self.key = key        # PEM: private key (unencrypted)
+        self.chain = chain or cert  # PEM: what a server should present (leaf [+ intermediates])
+
+    def __repr__(self):
+        return f"<CertPair {self.cert}>"
+
+
+_CA_CNF = """\
+[ ca ]
+default_ca = ca_default
+[ ca_default ]
+dir = {dir}
+database = $dir/index.txt
+new_certs_dir = $dir/newcerts
+serial = $dir/serial
+default_md = sha256
+default_days = 3650
+policy = policy_any
+unique_subject = no
+copy_extensions = none
+email_in_dn = no
+[ policy_any ]
+commonName = supplied
+organizationName = optional
+"""
+
+_LEAF_EXT = """\
+[ ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = {san}
+"""
+
+_CA_EXT = """\
+[ ext ]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+"""
+
+LOCALHOST_SAN = "DNS:localhost, IP:127.0.0.1, IP:::1"
+
+
+class Certs:
+    """Test PKI made with the openssl CLI in a temporary folder.
+
+    ca_file        root CA certificate (PEM) — pass as --ca-file
+    server         CertPair for CN=localhost, SAN localhost/127.0.0.1/::1,
+                   RSA 2048, signed by the root CA
+    expired        same names, validity 2020-01-01 .. 2021-01-01
+    wrong_name     CN/SAN mail.example.net only
+    self_signed    localhost names, self-signed (not under the CA)
+    incomplete     leaf signed by an intermediate CA; .chain is the leaf ONLY
+                   (server forgets the intermediate)
+    full_chain     the same leaf; .chain is leaf + intermediate
+    intermediate   the intermediate CA certificate (PEM)
+    """
+
+    def __init__(self, variants=True):
+        self.variants = variants
+        self.dir = None
+
+    def __enter__(self):
+        self.dir = _make_tempdir("postern-certs-")
+        try:
+            self._generate()
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+    def _p(self, name):
+        return os.path.join(self.dir, name)
+
+    def _key_and_csr(self, name, cn):
+        run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes",
+             "-keyout", self._p(name + ".key"), "-out", self._p(name + ".csr"), "-subj", "/CN=" + cn])
+        os.chmod(self._p(name + ".key"), 0o644)
+
+    def _make_ca_db(self, ca):
+        d = self._p(ca + ".db")
+        os.makedirs(os.path.join(d, "newcerts"))
+        open(os.path.join(d, "index.txt"), "w").close()
+        with open(os.path.join(d, "serial"), "w") as f:
+            f.write(os.urandom(8).hex().upper() + "\n")
+        with open(os.path.join(d, "ca.cnf"), "w") as f:
+            f.write(_CA_CNF.format(dir=d))
+
+    def _sign(self, ca, name, ext, start=None, end=None):
+        extfile = self._p(name + ".ext")
+        with open(extfile, "w") as f:
+            f.write(ext)
+        cmd = ["openssl", "ca", "-batch", "-notext", "-config", self._p(ca + ".db/ca.cnf"),
+               "-cert", self._p(ca + ".crt"), "-keyfile", self._p(ca + ".key"),
+               "-in", self._p(name + ".csr"), "-out", self._p(name + ".crt"),
+               "-extfile", extfile, "-extensions", "ext"]
+        if start:
+            cmd += ["-startdate", start, "-enddate", end]
+        else:
+            cmd += ["-days", "3650"]
+        run(cmd)
+        return self._p(name + ".crt")
+
+    def _cat(self, out, *parts):
+        with open(self._p(out), "wb") as o:
+            for p in parts:
+                with open(p, "rb") as f:
+                    o.write(f.read())
+        return self._p(out)
+
+    def _generate(self):
+        # Root CA (self-signed).
+        run(["openssl", "req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+             "-keyout", self._p("ca.key"), "-out", self._p("ca.crt"), "-subj", "/O=postern tests/CN=postern test root CA",
+             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+        self._make_ca_db("ca")
+        self.ca_file = self._p("ca.crt")
+
+        self._key_and_csr("server", "localhost")
+        self.server = CertPair(self._sign("ca", "server", _LEAF_EXT.format(san=LOCALHOST_SAN)), self._p("server.key"))
+        if not self.variants:
+            return
+
+        self._key_and_csr("expired", "localhost")
+        self.expired = CertPair(self._sign("ca", "expired", _LEAF_EXT.format(san=LOCALHOST_SAN),
+                                           start="20200101000000Z", end="20210101000000Z"), self._p("expired.key"))
+
+        self._key_and_csr("wrongname", "mail.example.net")
+        self.wrong_name = CertPair(self._sign("ca", "wrongname", _LEAF_EXT.format(san="DNS:mail.example.net")),
+                                   self._p("wrongname.key"))
+
+        run(["openssl", "req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+             "-keyout", self._p("selfsigned.key"), "-out", self._p("selfsigned.crt"), "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=" + LOCALHOST_SAN])
+        os.chmod(self._p("selfsigned.key"), 0o644)
+        self.self_signed = CertPair(self._p("selfsigned.crt"), self._p("selfsigned.key"))
+
+        # Intermediate CA under the root, and a leaf under the intermediate.
+        self._key_and_csr("inter", "postern test intermediate CA")
+        self._sign("ca", "inter", _CA_EXT)
+        self._make_ca_db("inter")
+        self.intermediate = self._p("inter.crt")
+        self._key_and_csr("chainleaf", "localhost")
+        leaf = self._sign("inter", "chainleaf", _LEAF_EXT.format(san=LOCALHOST_SAN))
+        self.incomplete = CertPair(leaf, self._p("chainleaf.key"), chain=leaf)
+        self.full_chain = CertPair(leaf, self._p("chainleaf.key"),
+                                   chain=self._cat("chainleaf-full.pem", leaf, self.intermediate))
+
+
+# --------------------------------------------------------------------------
+# Postfix
+# --------------------------------------------------------------------------
+
+_PIPE_SCRIPT = r'''import json, os, sys, time
+# Postfix pipe(8) transport: stdin is the message (LF line ends), argv is
+# STORE SENDER RECIPIENT...  Writes NAME.json then NAME.eml (renamed last).
+store, sender, rcpts = sys.argv[1], sys.argv[2], sys.argv[3:]
+data = sys.stdin.buffer.read()
+name = "%020d-%d" % (time.time_ns(), os.getpid())
+base = os.path.join(store, name)
+with open(base + ".json", "w") as f:
+    json.dump({"sender": sender, "recipients": rcpts, "size": len(data)}, f)
+with open(base + ".tmp", "wb") as f:
+    f.write(data)
+os.rename(base + ".tmp", base + ".eml")
+'''
+
+_MASTER_CF_BASE = """\
+# service type  private unpriv  chroot  wakeup  maxproc command + args
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+store     unix  -       n       n       -       -       pipe flags= user=nobody argv={python} {script} {store} ${{sender}} ${{recipient}}
+"""
+
+# Modern defaults: TLS 1.2/1.3 with the HIGH cipher list (ECDHE first).
+_MODERN = "-o smtpd_tls_protocols=>=TLSv1.2 -o smtpd_tls_mandatory_protocols=>=TLSv1.2"
+# A relay that speaks only TLS 1.2 with RSA key exchange (no forward secrecy).
+_RSA_ONLY = ("-o smtpd_tls_protocols=!SSLv2,!SSLv3,!TLSv1,!TLSv1.1,!TLSv1.3"
+             " -o smtpd_tls_mandatory_protocols=!SSLv2,!SSLv3,!TLSv1,!TLSv1.1,!TLSv1.3"
+             " -o smtpd_tls_ciphers=high -o smtpd_tls_mandatory_ciphers=high"
+             " -o tls_high_cipherlist=AES128-GCM-SHA256:AES256-GCM-SHA384"
+             " -o smtpd_tls_exclude_ciphers=kECDHE,kDHE,aNULL")
+
+
+class Postfix:
+    """A private Postfix instance under a temporary folder (as root).
+
+    Listeners (attributes hold the port numbers, host 127.0.0.1 unless noted):
+      starttls   STARTTLS offered (not required), TLS 1.2/1.3, modern ciphers
+      implicit   implicit TLS (smtpd_tls_wrappermode=yes), TLS 1.2/1.3
+      rsa_only   implicit TLS, ONLY TLS 1.2 with RSA key exchange
+                 (AES128-GCM-SHA256, AES256-GCM-SHA384), TLS 1.3 refused
+      plain      no TLS at all (EHLO without STARTTLS)
+      ipv6       STARTTLS on [::1] (None if the OS has no ::1)
+      cert_ports dict variant -> implicit-TLS port presenting that certificate
+                 ('expired', 'wrong_name', 'self_signed', 'incomplete', 'full_chain')
+                 when certs has variants
+    Every accepted message goes to the `store` pipe transport (or is discarded
+    with deliver="discard") and lands in self.store (MessageStore).
+    """
+
+    def __init__(self, certs, deliver="store", ipv6=None, extra_main=None):
+        self.certs = certs
+        self.deliver = deliver
+        self.ipv6_wanted = have_ipv6_loopback() if ipv6 is None else ipv6
+        self.extra_main = extra_main or {}
+        self.base = None
+        self.started = False
+
+    # -- lifecycle ---------------------------------------------------------
+    def __enter__(self):
+        if os.geteuid() != 0:
+            raise unittest.SkipTest("a private Postfix instance needs root")
+        if not os.path.exists("/usr/sbin/postfix"):
+            raise unittest.SkipTest("postfix is not installed (scripts/setup.sh)")
+        self.base = _make_tempdir("postern-postfix-")
+        try:
+            self._configure()
+            self._start()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            if self.started:
+                subprocess.run(["/usr/sbin/postfix", "-c", self.conf, "stop"], capture_output=True, timeout=30)
+                self._wait_master_gone(15)
+        finally:
+            self._kill_master()
+            if self.base and not os.environ.get("POSTERN_KEEP_TMP"):
+                shutil.rmtree(self.base, ignore_errors=True)
+        return False
+
+    # -- configuration -----------------------------------------------------
+    def _configure(self):
+        b = self.base
+        self.conf = os.path.join(b, "etc")
+        self.queue = os.path.join(b, "queue")
+        self.data = os.path.join(b, "data")
+        self.store_dir = os.path.join(b, "store")
+        self.log_file = os.path.join(b, "log", "postfix.log")
+        for d in (self.conf, self.queue, self.data, self.store_dir, os.path.dirname(self.log_file)):
+            os.makedirs(d)
+        os.chmod(self.store_dir, 0o1777)
+        import pwd
+        pw = pwd.getpwnam("postfix")
+        os.chown(self.data, pw.pw_uid, pw.pw_gid)
+        self.store = PostfixStore(self.store_dir, self)
+        script = os.path.join(b, "store_pipe.py")
+        with open(script, "w") as f:
+            f.write(_PIPE_SCRIPT)
+        os.chmod(script, 0o755)
+
+        self.starttls = free_port()
+        self.implicit = free_port()
+        self.rsa_only = free_port()
+        self.plain = free_port()
+        self.ipv6 = free_port(LOOPBACK6) if self.ipv6_wanted else None
+        c = self.certs
+        self.cert_ports = {}
+        variants = {}
+        if getattr(c, "variants", False):
+            for v in ("expired", "wrong_name", "self_signed", "incomplete", "full_chain"):
+                self.cert_ports[v] = free_port()
+                variants[v] = getattr(c, v)
+
+        transport = "store:postern-store" if self.deliver == "store" else "discard:postern-discard"
+        main = {
+            "compatibility_level": "3.6",
+            "config_directory": self.conf,
+            "queue_directory": self.queue,
+            "data_directory": self.data,
+            "mail_owner": "postfix",
+            "setgid_group": "postdrop",
+            "myhostname": "postern-test.localhost",
+            "mydomain": "localhost",
+            "myorigin": "$myhostname",
+            "mydestination": "",
+            "relay_domains": "",
+            "local_recipient_maps": "",
+            "alias_maps": "",
+            "alias_database": "",
+            "inet_interfaces": "loopback-only",
+            "inet_protocols": "all" if self.ipv6_wanted else "ipv4",
+            "mynetworks": "127.0.0.0/8 [::1]/128" if self.ipv6_wanted else "127.0.0.0/8",
+            "smtpd_relay_restrictions": "permit_mynetworks, reject_unauth_destination",
+            "smtpd_recipient_restrictions": "permit_mynetworks, reject",
+            "default_transport": transport,
+            "relay_transport": transport,
+            "local_transport": transport,
+            "virtual_transport": transport,
+            # Leave the message alone: no header/address rewriting, no added headers.
+            "local_header_rewrite_clients": "",
+            "remote_header_rewrite_domain": "",
+            "always_add_missing_headers": "no",
+            "append_dot_mydomain": "no",
+            "receive_override_options": "no_address_mappings, no_header_body_checks, no_milters, no_unknown_recipient_checks",
+            "message_size_limit": "104857600",
+            "mailbox_size_limit": "0",
+            "smtputf8_enable": "yes",
+            "smtpd_peername_lookup": "no",
+            "in_flow_delay": "0s",
+            "smtpd_junk_command_limit": "100000",
+            "smtpd_error_sleep_time": "0s",
+            "smtpd_soft_error_limit": "1000",
+            "smtpd_hard_error_limit": "1000",
+            "smtpd_banner": "$myhostname ESMTP postern-test",
+            "biff": "no",
+            "queue_minfree": "0",
+            "notify_classes": "",
+            "smtpd_tls_cert_file": c.server.cert,
+            "smtpd_tls_key_file": c.server.key,
+            "smtpd_tls_security_level": "may",
+            "smtpd_tls_loglevel": "1",
+            "smtpd_tls_received_header": "yes",
+            "smtpd_tls_session_cache_database": "",
+            "maillog_file": self.log_file,
+            "maillog_file_prefixes": self.base,
+            "smtputf8_autodetect_classes": "sendmail, verify",
+        }
+        main.update(self.extra_main)
+        with open(os.path.join(self.conf, "main.cf"), "w") as f:
+            for k, v in main.items():
+                f.write(f"{k} = {v}\n")
+
+        tls = f"-o smtpd_tls_security_level=may {_MODERN}"
+        wrap = "-o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt"
+        lines = [
+            _MASTER_CF_BASE.format(python=DEBIAN_PYTHON, script=script, store=self.store_dir),
+            f"127.0.0.1:{self.starttls} inet n - n - - smtpd {tls}",
+            f"127.0.0.1:{self.implicit} inet n - n - - smtpd {wrap} {_MODERN}",
+            f"127.0.0.1:{self.rsa_only} inet n - n - - smtpd {wrap} {_RSA_ONLY}",
+            f"127.0.0.1:{self.plain} inet n - n - - smtpd -o smtpd_tls_security_level=none",
+        ]
+        if self.ipv6:
+            lines.append(f"[::1]:{self.ipv6} inet n - n - - smtpd {tls}")
+        for v, port in self.cert_ports.items():
+            pair = variants[v]
+            lines.append(f"127.0.0.1:{port} inet n - n - - smtpd {wrap} {_MODERN} "
+                         f"-o smtpd_tls_cert_file={pair.chain} -o smtpd_tls_key_file={pair.key}")
+        with open(os.path.join(self.conf, "master.cf"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def _start(self):
+        r = subprocess.run(["/usr/sbin/postfix", "-c", self.conf, "start"], capture_output=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError(f"postfix start failed ({r.returncode}):\n{r.stdout.decode()}{r.stderr.decode()}{self.log_tail()}")
+        self.started = True
+        ports = [(LOOPBACK4, p) for p in (self.starttls, self.implicit, self.rsa_only, self.plain)]
+        ports += [(LOOPBACK4, p) for p in self.cert_ports.values()]
+        if self.ipv6:
+            ports.append((LOOPBACK6, self.ipv6))
+        for host, port in ports:
+            try:
+                wait_listening(host, port, timeout=20)
+            except RuntimeError as e:
+                raise RuntimeError(f"{e}{self.log_tail()}") from None
+
+    def _master_pid(self):
+        try:
+            with open(os.path.join(self.queue, "pid", "master.pid")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _wait_master_gone(self, timeout):
+        pid = self._master_pid()
+        deadline = time.monotonic() + timeout
+        while pid and time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+
+    def _kill_master(self):
+        """Last resort when `postfix stop` did not work: kill OUR master by pid."""
+        if not self.base:
+            return
+        pid = self._master_pid()
+        if not pid:
+            return
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"master" not in f.read():
+                    return  # pid file stale, the pid belongs to someone else now
+            os.kill(pid, signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            pass
+
+    # -- helpers -----------------------------------------------------------
+    def log_tail(self, n=40):
+        try:
+            with open(self.log_file, errors="replace") as f:
+                lines = f.readlines()[-n:]
+            return "\n--- postfix log (tail) ---\n" + "".join(lines)
+        except OSError:
+            return ""
+
+    def wait_for_messages(self, n, timeout=30.0, rcpt=None, match=None):
+        return self.store.wait_for_messages(n, timeout, rcpt=rcpt, match=match)
+
+
+class PostfixStore(MessageStore):
+    def __init__(self, path, postfix):
+        super().__init__(path, strip_received=True)
+        self.postfix = postfix
+
+    def _log_tail(self):
+        return self.postfix.log_tail()
+
+
+# --------------------------------------------------------------------------
+# aiosmtpd
+# --------------------------------------------------------------------------
+
+class Aiosmtpd:
+    """aiosmtpd with AUTH (servers/aiosmtpd_server.py) run by Debian's python3.
+
+      starttls   STARTTLS port, AUTH PLAIN and LOGIN only after STARTTLS
+                 (auth_require_tls=True)
+      implicit   implicit-TLS port with AUTH PLAIN and LOGIN
+      users      {user: password}
+      store      MessageStore (data = DATA bytes as received, CRLF; .user = AUTH user)
+    """
+
+    DEFAULT_USERS = {"alice": "s3cret", "bob": "pa ss:wörd"}
+
+    def __init__(self, certs, users=None, auth_required=False):
+        self.certs = certs
+        self.users = dict(users or self.DEFAULT_USERS)
+        self.auth_required = auth_required
+        self.base = None
+        self.proc = None
+
+    def __enter__(self):
+        self.base = _make_tempdir("postern-aiosmtpd-")
+        try:
+            self.store_dir = os.path.join(self.base, "store")
+            os.makedirs(self.store_dir)
+            self.store = MessageStore(self.store_dir, strip_received=False)
+            users_file = os.path.join(self.base, "users.json")
+            with open(users_file, "w") as f:
+                json.dump(self.users, f)
+            self.starttls = free_port()
+            self.implicit = free_port()
+            self.log_path = os.path.join(self.base, "server.log")
+            cmd = [DEBIAN_PYTHON, os.path.join(SERVERS, "aiosmtpd_server.py"),
+                   "--host", LOOPBACK4, "--starttls-port", str(self.starttls),
+                   "--implicit-port", str(self.implicit), "--cert", self.certs.server.cert,
+                   "--key", self.certs.server.key, "--users", users_file, "--store", self.store_dir]
+            if self.auth_required:
+                cmd.append("--auth-required")
+            self._log = open(self.log_path, "wb")
+            self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT)
+            wait_listening(LOOPBACK4, self.starttls, proc=self.proc)
+            wait_listening(LOOPBACK4, self.implicit, proc=self.proc)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        _terminate(self.proc)
+        if getattr(self, "_log", None):
+            self._log.close()
+        if self.base and not os.environ.get("POSTERN_KEEP_TMP"):
+            shutil.rmtree(self.base, ignore_errors=True)
+        return False
+
+    def log_tail(self, n=40):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "\n--- aiosmtpd log (tail) ---\n" + "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def wait_for_messages(self, n, timeout=30.0, rcpt=None, match=None):
+        return self.store.wait_for_messages(n, timeout, rcpt=rcpt, match=match)
+
+
+# --------------------------------------------------------------------------
+# misbehaving server
+# --------------------------------------------------------------------------
+
+FAULTS = ("starttls-injection", "silent", "endless-ehlo", "long-line", "drop-after-dot",
+          "reject-some", "no-starttls", "slow-greeting")
+
+
+class Faulty:
+    """servers/faulty.py with one named fault on a free 127.0.0.1 port.
+
+    port, store (MessageStore: data = DATA bytes CRLF after dot-unstuffing),
+    log_tail() — the server logs each connection's events.
+    """
+
+    def __init__(self, fault, certs=None):
+        assert fault in FAULTS, fault
+        self.fault = fault
+        self.certs = certs
+        self.base = None
+        self.proc = None
+
+    def __enter__(self):
+        self.base = _make_tempdir("postern-faulty-")
+        try:
+            self.store_dir = os.path.join(self.base, "store")
+            os.makedirs(self.store_dir)
+            self.store = MessageStore(self.store_dir, strip_received=False)
+            self.port = free_port()
+            self.log_path = os.path.join(self.base, "server.log")
+            cmd = [DEBIAN_PYTHON, os.path.join(SERVERS, "faulty.py"), "--fault", self.fault,
+                   "--host", LOOPBACK4, "--port", str(self.port), "--store", self.store_dir]
+            if self.certs is not None:
+                cmd += ["--cert", self.certs.server.cert, "--key", self.certs.server.key]
+            self._log = open(self.log_path, "wb")
+            self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT)
+            self._wait_ready()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _wait_ready(self):
+        # Don't probe with connect(): some faults keep a connection busy.
+        ready = os.path.join(self.base, "store", ".ready")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"faulty.py exited with {self.proc.returncode}{self.log_tail()}")
+            if os.path.exists(ready):
+                return
+            time.sleep(0.02)
+        raise RuntimeError("faulty.py did not get ready" + self.log_tail())
+
+    def __exit__(self, *exc):
+        _terminate(self.proc)
+        if getattr(self, "_log", None):
+            self._log.close()
+        if self.base and not os.environ.get("POSTERN_KEEP_TMP"):
+            shutil.rmtree(self.base, ignore_errors=True)
+        return False
+
+    def log_tail(self, n=40):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "\n--- faulty.py log (tail) ---\n" + "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def wait_for_messages(self, n, timeout=30.0, rcpt=None, match=None):
+        return self.store.wait_for_messages(n, timeout, rcpt=rcpt, match=match)
+
+
+# --------------------------------------------------------------------------
+# running postern
+# --------------------------------------------------------------------------
+
+ERROR_LINE = re.compile(r"^postern: error \[([A-Za-z0-9_.\-]+)\]: (.*)$", re.M)
+
+
+def postern_bin():
+    """Path of the postern binary: env POSTERN_BIN, else <source>/build/postern."""
+    p = os.environ.get("POSTERN_BIN")
+    if not p:
+        src = os.environ.get("POSTERN_SOURCE_DIR", os.path.normpath(os.path.join(HERE, "..", "..")))
+        p = os.path.join(src, "build", "postern")
+    return p
+
+
+def require_postern(testcase_or_none=None):
+    p = postern_bin()
+    if not (os.path.isfile(p) and os.access(p, os.X_OK)):
+        raise unittest.SkipTest(f"postern binary not found at {p} (set POSTERN_BIN)")
+    return p
+
+
+class PosternResult:
+    """Outcome of one postern run: exit_code, stdout, stderr (str), json (dict or None),
+    error_code (CAUSE.CODE from the stderr error line or None), cmd."""
+
+    def __init__(self, cmd, proc, elapsed):
+        self.cmd = cmd
+        self.exit_code = proc.returncode
+        self.stdout = proc.stdout.decode("utf-8", errors="replace")
+        self.stderr = proc.stderr.decode("utf-8", errors="replace")
+        self.elapsed = elapsed
+        self.json = None
+        self.json_error = None
+        if "--json" in cmd:
+            try:
+                self.json = json.loads(self.stdout)
+            except ValueError as e:
+                self.json_error = str(e)
+        m = ERROR_LINE.search(self.stderr)
+        self.error_code = m.group(1) if m else None
+        self.error_text = m.group(2) if m else None
+
+    def describe(self):
+        """Everything one needs to read a failure: command, exit code, stdout, stderr."""
+        def clip(s, n=6000):
+            return s if len(s) <= n else s[:n // 2] + f"\n... [{len(s) - n} chars clipped] ...\n" + s[-n // 2:]
+        return (f"\n$ {' '.join(_shell_quote(a) for a in self.cmd)}\nexit code: {self.exit_code}  "
+                f"({self.elapsed:.2f}s)\n--- stdout ---\n{clip(self.stdout)}\n--- stderr ---\n{clip(self.stderr)}\n")
+
+
+def _shell_quote(a):
+    import shlex
+    return shlex.quote(a) if len(a) < 200 else shlex.quote(a[:100] + "...")
+
+
+def run_postern(args, input=None, env=None, timeout=180):
+    """Run `postern ARGS...`; never raises on a non-zero exit.
+
+    input: bytes for stdin (stdin is /dev/null when None)
+    env:   extra environment variables (POSTERN_PASSWORD is removed unless given here)
+    """
+    cmd = [require_postern()] + list(args)
+    e = dict(os.environ)
+    e.pop("POSTERN_PASSWORD", None)
+    if env:
+        e.update(env)
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, input=input, stdin=None if input is not None else subprocess.DEVNULL,
+                          capture_output=True, env=e, timeout=timeout)
+    return PosternResult(cmd, proc, time.monotonic() - t0)
+
+
+class PosternTestCase(unittest.TestCase):
+    """unittest.TestCase with assertions that show postern's output on failure."""
+
+    maxDiff = 4000
+
+    def assertExit(self, res, code, msg=""):
+        self.assertEqual(res.exit_code, code, f"unexpected exit code {msg}{res.describe()}")
+
+    def assertOk(self, res):
+        self.assertExit(res, 0)
+        if res.json is not None:
+            self.assertIs(res.json.get("ok"), True, res.describe())
+
+    def assertFailure(self, res, exit_code, codes):
+        """Exit code equals exit_code; the stderr error line names one of `codes`
+        (a str or a tuple of acceptable CAUSE.CODEs)."""
+        if isinstance(codes, str):
+            codes = (codes,)
+        self.assertExit(res, exit_code, f"(expected {exit_code} with {'/'.join(codes)})")
+        self.assertIn(res.error_code, codes,
+                      f"stderr error line should name {' or '.join(codes)}{res.describe()}")
+        lines = [l for l in res.stderr.splitlines() if l.startswith("postern: error [")]
+        self.assertEqual(len(lines), 1, f"expected exactly one 'postern: error [...]' line{res.describe()}")
+
+    def assertJson(self, res):
+        self.assertIsNotNone(res.json, f"stdout is not one JSON object ({res.json_error}){res.describe()}")
+        return res.json
+
+    def assertJsonError(self, res, exit_code, codes):
+        """--json run failed: ok false, exit_code field, error.code in codes."""
+        if isinstance(codes, str):
+            codes = (codes,)
+        j = self.assertJson(res)
+        self.assertIs(j.get("ok"), False, res.describe())
+        self.assertEqual(j.get("exit_code"), exit_code, res.describe())
+        self.assertIsInstance(j.get("error"), dict, res.describe())
+        self.assertIn(j["error"].get("code"), codes, res.describe())
+        return j
+
+    def assertSameMessage(self, sent: bytes, stored: "StoredMessage", crlf_stored=False):
+        """The stored copy equals what was sent, modulo line ends.
+
+        sent may use LF or CRLF line ends. Postfix stores LF (crlf_stored=False);
+        aiosmtpd/faulty store the wire bytes, CRLF (crlf_stored=True).
+        """
+        want = to_crlf(sent) if crlf_stored else crlf_to_lf(sent)
+        got = stored.data
+        if want == got:
+            return
+        # Locate the first difference for a readable message.
+        i = next((k for k in range(min(len(want), len(got))) if want[k] != got[k]), min(len(want), len(got)))
+        self.fail(f"stored message differs from the sent one at byte {i} "
+                  f"(sent {len(want)} bytes, stored {len(got)}):\n"
+                  f"  sent:   {want[max(0, i - 60):i + 60]!r}\n  stored: {got[max(0, i - 60):i + 60]!r}\n"
+                  f"  stored file: {stored.path}")
+
+
+def write_file(directory, name, data: bytes):
+    p = os.path.join(directory, name)
+    with open(p, "wb") as f:
+        f.write(data)
+    return p
