@@ -43,7 +43,8 @@ Gsasl* gsasl_context() {
 
 // Minimal base64 for XOAUTH2 (the mime library is not a dependency of auth).
 std::string base64(std::string_view in) {
-  static constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr std::string_view alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   for (std::size_t i = 0; i < in.size(); i += 3) {
     std::uint32_t v = static_cast<unsigned char>(in[i]) << 16;
@@ -174,7 +175,8 @@ const std::vector<std::string>& supported_mechanisms() {
   return names;
 }
 
-std::optional<std::string> choose(const std::vector<std::string>& offered, std::optional<std::string_view> forced) {
+std::optional<std::string> choose(const std::vector<std::string>& offered,
+                                  std::optional<std::string_view> forced) {
   if (forced) {
     std::string f = to_upper(*forced);
     if (!is_supported(f)) return std::nullopt;

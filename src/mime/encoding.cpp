@@ -11,7 +11,8 @@
 namespace postern::mime {
 namespace {
 
-constexpr std::string_view base64_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::string_view base64_alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 constexpr int invalid = -1;
 constexpr int skip = -2;  // whitespace that a line-wrapped encoding may contain
@@ -19,14 +20,14 @@ constexpr int skip = -2;  // whitespace that a line-wrapped encoding may contain
 constexpr std::array<int, 256> make_decode_table() {
   std::array<int, 256> t{};
   for (auto& v : t) v = invalid;
-  for (std::size_t i = 0; i < base64_alphabet.size(); ++i) t[static_cast<unsigned char>(base64_alphabet[i])] = static_cast<int>(i);
+  for (std::size_t i = 0; i < base64_alphabet.size(); ++i)
+    t[static_cast<unsigned char>(base64_alphabet[i])] = static_cast<int>(i);
   for (unsigned char c : {' ', '\t', '\r', '\n'}) t[c] = skip;
   return t;
 }
 constexpr auto decode_table = make_decode_table();
 
 constexpr std::string_view hex_digits = "0123456789ABCDEF";
-
 
 // Quoted-printable lines may be 76 characters long; a soft break "=" counts, so a line that
 // continues holds at most 75 characters of content.
@@ -68,7 +69,8 @@ std::string base64_encode(std::string_view in) {
   out.reserve((in.size() + 2) / 3 * 4);
   std::size_t i = 0;
   for (; i + 3 <= in.size(); i += 3) {
-    const std::uint32_t v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+    const std::uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
+                            (static_cast<unsigned char>(in[i + 1]) << 8) |
                             static_cast<unsigned char>(in[i + 2]);
     out += base64_alphabet[(v >> 18) & 63];
     out += base64_alphabet[(v >> 12) & 63];
@@ -82,7 +84,8 @@ std::string base64_encode(std::string_view in) {
     out += base64_alphabet[(v >> 12) & 63];
     out += "==";
   } else if (rest == 2) {
-    const std::uint32_t v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    const std::uint32_t v =
+        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
     out += base64_alphabet[(v >> 18) & 63];
     out += base64_alphabet[(v >> 12) & 63];
     out += base64_alphabet[(v >> 6) & 63];
@@ -138,7 +141,8 @@ std::string quoted_printable_encode(std::string_view in) {
     const std::size_t lf = in.find('\n', start);
     std::size_t end = lf == std::string_view::npos ? in.size() : lf;
     // CRLF and LF are both line ends; a CR elsewhere is data and gets escaped.
-    const std::size_t content_end = (lf != std::string_view::npos && end > start && in[end - 1] == '\r') ? end - 1 : end;
+    const std::size_t content_end =
+        (lf != std::string_view::npos && end > start && in[end - 1] == '\r') ? end - 1 : end;
     qp_encode_line(out, in.substr(start, content_end - start));
     if (lf == std::string_view::npos) break;
     out += "\r\n";

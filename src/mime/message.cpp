@@ -42,9 +42,12 @@ bool is_ascii(std::string_view s) {
 std::size_t utf8_char_length(std::string_view s, std::size_t i) {
   const auto c = static_cast<unsigned char>(s[i]);
   std::size_t n = 1;
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
-  else if (c >= 0xE0 && c <= 0xEF) n = 3;
-  else if (c >= 0xF0 && c <= 0xF4) n = 4;
+  if (c >= 0xC2 && c <= 0xDF)
+    n = 2;
+  else if (c >= 0xE0 && c <= 0xEF)
+    n = 3;
+  else if (c >= 0xF0 && c <= 0xF4)
+    n = 4;
   if (i + n > s.size()) return 1;
   for (std::size_t k = 1; k < n; ++k)
     if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 1;
@@ -308,13 +311,16 @@ std::string build(const simple_message& m, const build_options& options) {
   if (!m.cc.empty()) out += address_header("Cc", m.cc);
   out += "Subject: " + encode_header_value(m.subject, 9) + "\r\n";
   std::string id = trim(single_line(m.message_id));
-  if (id.empty()) id = generate_message_id(m.from);
-  else if (id.front() != '<') id = "<" + id + ">";
+  if (id.empty())
+    id = generate_message_id(m.from);
+  else if (id.front() != '<')
+    id = "<" + id + ">";
   out += "Message-ID: " + id + "\r\n";
   out += "MIME-Version: 1.0\r\n";
 
   const body_shape shape = inspect_body(m.text);
-  out += shape.ascii ? "Content-Type: text/plain; charset=us-ascii\r\n" : "Content-Type: text/plain; charset=utf-8\r\n";
+  out += shape.ascii ? "Content-Type: text/plain; charset=us-ascii\r\n"
+                     : "Content-Type: text/plain; charset=utf-8\r\n";
   std::string body;
   if (shape.needs_qp || (!shape.ascii && !options.allow_8bit)) {
     out += "Content-Transfer-Encoding: quoted-printable\r\n";

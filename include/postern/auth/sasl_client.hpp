@@ -20,7 +20,7 @@ namespace postern::auth {
 
 struct credentials {
   std::string user;
-  std::string secret;      ///< password, or the OAuth2 bearer token for XOAUTH2
+  std::string secret;  ///< password, or the OAuth2 bearer token for XOAUTH2
 };
 
 /** Mechanisms postern implements, strongest first. */
@@ -32,9 +32,25 @@ const std::vector<std::string>& supported_mechanisms();
  * supported_mechanisms() that the server @p offered. XOAUTH2 is chosen only when forced.
  * @return nullopt when nothing fits.
  */
-std::optional<std::string> choose(const std::vector<std::string>& offered, std::optional<std::string_view> forced);
+std::optional<std::string> choose(const std::vector<std::string>& offered,
+                                  std::optional<std::string_view> forced);
 
-/** Creates the client side of @p mechanism; nullptr with ec set (auth_mech_unsupported) if unknown. */
-std::unique_ptr<smtp::sasl_mechanism> make_mechanism(std::string_view mechanism, const credentials& c, std::error_code& ec);
+/**
+ * Creates the client side of @p mechanism (case-insensitive); nullptr with ec set
+ * (smtp::errc::auth_mech_unsupported) if unknown or missing from the installed libgsasl.
+ *
+ * What the returned object does, in SMTP terms:
+ * - PLAIN, SCRAM-SHA-256 and XOAUTH2 have an initial response; LOGIN and CRAM-MD5 return
+ *   nullopt from initial_response() (the server speaks first).
+ * - SCRAM-SHA-256 (no channel binding, "n,,"): the server's last 334 carries its signature;
+ *   step() verifies it and returns "" (send an empty line). A wrong signature sets
+ *   smtp::errc::auth_failed: the server does not know the password, cancel with "*".
+ * - step() sets smtp::errc::auth_failed on a malformed challenge or one after the exchange
+ *   completed; XOAUTH2's step() answers the server's JSON error challenge with "" (no error),
+ *   after which the server replies 535.
+ * - XOAUTH2's initial_response() sets smtp::errc::invalid_argument if user or token contain \x01.
+ */
+std::unique_ptr<smtp::sasl_mechanism> make_mechanism(std::string_view mechanism, const credentials& c,
+                                                     std::error_code& ec);
 
 }  // namespace postern::auth

@@ -19,10 +19,10 @@ struct simple_message {
   std::string from;
   std::vector<std::string> to;
   std::vector<std::string> cc;
-  std::string subject;                 ///< UTF-8; encoded per RFC 2047 when not plain ASCII
-  std::string text;                    ///< UTF-8 body; LF or CRLF line ends
+  std::string subject;  ///< UTF-8; encoded per RFC 2047 when not plain ASCII
+  std::string text;     ///< UTF-8 body; LF or CRLF line ends
   std::optional<std::chrono::system_clock::time_point> date;  ///< default: now
-  std::string message_id;              ///< default: generated "<random@domain-of-from>"
+  std::string message_id;  ///< default: generated "<random@domain-of-from>"
 };
 
 /** Choices build() leaves to the caller. */
@@ -73,7 +73,8 @@ std::string quoted_printable_encode(std::string_view in);
 /** RFC 5322 date-time, e.g. "Sat, 28 Nov 2026 01:56:45 +0000". */
 std::string format_date(std::chrono::system_clock::time_point t);
 
-/** "<32 random hex digits@domain>", the domain taken from @p from ("Name <a@d>" or "a@d"), or "postern.invalid". */
+/** "<32 random hex digits@domain>", the domain taken from @p from ("Name <a@d>" or "a@d"), or
+ * "postern.invalid". */
 std::string generate_message_id(std::string_view from);
 
 }  // namespace postern::mime

@@ -70,9 +70,13 @@ std::string decode_header_value(const std::string& folded) {
 // ---- base64 (RFC 4648 §10 test vectors) -------------------------------------------------
 
 TEST(Base64, Rfc4648Vectors) {
-  const std::vector<std::pair<std::string, std::string>> vectors = {
-      {"", ""},           {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::vector<std::pair<std::string, std::string>> vectors = {{"", ""},
+                                                                    {"f", "Zg=="},
+                                                                    {"fo", "Zm8="},
+                                                                    {"foo", "Zm9v"},
+                                                                    {"foob", "Zm9vYg=="},
+                                                                    {"fooba", "Zm9vYmE="},
+                                                                    {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(base64_encode(plain), encoded);
     EXPECT_EQ(base64_decode(encoded), plain);
@@ -82,7 +86,8 @@ TEST(Base64, Rfc4648Vectors) {
 TEST(Base64, BinaryRoundTrip) {
   std::string all;
   for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
-  for (std::size_t n = 0; n <= all.size(); n += 7) EXPECT_EQ(base64_decode(base64_encode(all.substr(0, n))), all.substr(0, n));
+  for (std::size_t n = 0; n <= all.size(); n += 7)
+    EXPECT_EQ(base64_decode(base64_encode(all.substr(0, n))), all.substr(0, n));
 }
 
 TEST(Base64, SkipsWhitespace) { EXPECT_EQ(base64_decode(" Zm9v\r\nYmFy\t"), "foobar"); }
@@ -94,11 +99,12 @@ TEST(Base64, AcceptsMissingPadding) {
 
 TEST(Base64, RejectsBadInput) {
   EXPECT_FALSE(base64_decode("Zm9v!"));
-  EXPECT_FALSE(base64_decode("Z"));         // a lone sextet
-  EXPECT_FALSE(base64_decode("Zg=="
-                             "Zg=="));      // data after padding
-  EXPECT_FALSE(base64_decode("Zg="));       // incomplete padding
-  EXPECT_FALSE(base64_decode("Zm9v="));     // padding after a full group
+  EXPECT_FALSE(base64_decode("Z"));  // a lone sextet
+  EXPECT_FALSE(
+      base64_decode("Zg=="
+                    "Zg=="));            // data after padding
+  EXPECT_FALSE(base64_decode("Zg="));    // incomplete padding
+  EXPECT_FALSE(base64_decode("Zm9v="));  // padding after a full group
   EXPECT_FALSE(base64_decode("=Zg="));
   EXPECT_FALSE(base64_decode("Zg==="));
   EXPECT_FALSE(base64_decode(std::string("Zm\0v", 4)));
@@ -108,7 +114,9 @@ TEST(Base64, RejectsBadInput) {
 
 TEST(QuotedPrintable, EscapesEqualsAndNonPrintables) {
   EXPECT_EQ(quoted_printable_encode("a=b"), "a=3Db");
-  EXPECT_EQ(quoted_printable_encode("Gr\xC3\xBC\xC3\x9F" "e"), "Gr=C3=BC=C3=9Fe");
+  EXPECT_EQ(quoted_printable_encode("Gr\xC3\xBC\xC3\x9F"
+                                    "e"),
+            "Gr=C3=BC=C3=9Fe");
   EXPECT_EQ(quoted_printable_encode(std::string("a\0b", 3)), "a=00b");
   EXPECT_EQ(quoted_printable_encode("a\rb"), "a=0Db");
 }
@@ -333,8 +341,9 @@ TEST(Build, NonAsciiDisplayNameEncoded) {
   m.to = {"\"Zoë\" <z@example.org>", "Plain Name <p@example.org>", "x@example.org"};
   const std::string out = build(m);
   EXPECT_THAT(out, testing::HasSubstr("\r\nFrom: =?UTF-8?B?SsO8cmdlbiBNw7xsbGVy?= <j@example.org>\r\n"));
-  EXPECT_THAT(out, testing::HasSubstr("\r\nTo: =?UTF-8?B?Wm/Dqw==?= <z@example.org>, Plain Name <p@example.org>,\r\n"
-                                      " x@example.org\r\n"));
+  EXPECT_THAT(
+      out, testing::HasSubstr("\r\nTo: =?UTF-8?B?Wm/Dqw==?= <z@example.org>, Plain Name <p@example.org>,\r\n"
+                              " x@example.org\r\n"));
 }
 
 TEST(Build, ManyRecipientsFoldedAt76) {
@@ -348,14 +357,17 @@ TEST(Build, ManyRecipientsFoldedAt76) {
     EXPECT_LE(line.size(), 76u) << line;
     EXPECT_FALSE(line.ends_with(" ")) << "whitespace before a fold: " << line;
   }
-  for (int i = 0; i < 20; ++i) EXPECT_THAT(out, testing::HasSubstr("recipient" + std::to_string(i) + "@example.org"));
+  for (int i = 0; i < 20; ++i)
+    EXPECT_THAT(out, testing::HasSubstr("recipient" + std::to_string(i) + "@example.org"));
 }
 
 TEST(Build, EncodedNameFoldsBeforeItsAddress) {
   auto m = sample();
   m.to = {"recipient0@example.org", "recipient1@example.org", "recipient2@example.org",
           "\"Zoë, die \\\"Große\\\"\" <z@example.org>"};
-  EXPECT_THAT(build(m), testing::HasSubstr("recipient2@example.org,\r\n =?UTF-8?B?Wm/DqywgZGllICJHcm/Dn2Ui?= <z@example.org>\r\n"));
+  EXPECT_THAT(build(m),
+              testing::HasSubstr(
+                  "recipient2@example.org,\r\n =?UTF-8?B?Wm/DqywgZGllICJHcm/Dn2Ui?= <z@example.org>\r\n"));
 }
 
 TEST(Build, HeaderInjectionNeutralised) {
