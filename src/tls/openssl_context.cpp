@@ -2,6 +2,7 @@
 // handshake outcome is turned back into postern's words.
 #include "openssl_context.hpp"
 
+#include <arpa/inet.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -9,8 +10,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
-
-#include <arpa/inet.h>
 
 #include <algorithm>
 #include <array>
@@ -33,7 +32,8 @@ struct connection_facts {
   bool certificate_request_seen = false;
   int verify_error = X509_V_OK;  ///< first verification error seen by the verify callback
   int verify_depth = -1;
-  X509* verify_cert = nullptr;   ///< the certificate that error is about (owned)
+  X509* verify_cert = nullptr;  ///< the certificate that error is about (owned)
+  std::string expected_name;    ///< the name prepare_connection checks the certificate against
   ~connection_facts() { X509_free(verify_cert); }
 };
 
@@ -108,9 +108,7 @@ int limits_index() {
   return index;
 }
 
-bool is_rsa(const EVP_PKEY* key) {
-  return EVP_PKEY_is_a(key, "RSA") || EVP_PKEY_is_a(key, "RSA-PSS");
-}
+bool is_rsa(const EVP_PKEY* key) { return EVP_PKEY_is_a(key, "RSA") || EVP_PKEY_is_a(key, "RSA-PSS"); }
 
 int on_security_check(const SSL* s, const SSL_CTX* ctx, int op, int bits, int nid, void* other, void* ex) {
   const auto* lim = static_cast<const security_limits*>(ex);
@@ -220,10 +218,14 @@ const std::map<std::string, std::string, std::less<>>& suite_names() {
 
 int to_openssl(version v) {
   switch (v) {
-    case version::tls1_0: return TLS1_VERSION;
-    case version::tls1_1: return TLS1_1_VERSION;
-    case version::tls1_2: return TLS1_2_VERSION;
-    case version::tls1_3: return TLS1_3_VERSION;
+    case version::tls1_0:
+      return TLS1_VERSION;
+    case version::tls1_1:
+      return TLS1_1_VERSION;
+    case version::tls1_2:
+      return TLS1_2_VERSION;
+    case version::tls1_3:
+      return TLS1_3_VERSION;
   }
   return 0;
 }
@@ -309,7 +311,8 @@ std::string spki_sha256(X509* cert) {
   if (len <= 0) return {};
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int md_len = 0;
-  const bool ok = EVP_Digest(der, static_cast<std::size_t>(len), md.data(), &md_len, EVP_sha256(), nullptr) == 1;
+  const bool ok =
+      EVP_Digest(der, static_cast<std::size_t>(len), md.data(), &md_len, EVP_sha256(), nullptr) == 1;
   OPENSSL_free(der);
   if (!ok) return {};
   static constexpr char hex[] = "0123456789abcdef";
@@ -358,17 +361,28 @@ std::vector<std::string> cert_names(X509* cert) {
 
 std::string group_name(int nid) {
   switch (nid) {
-    case NID_X25519: return "x25519";
-    case NID_X448: return "x448";
-    case NID_X9_62_prime256v1: return "secp256r1";
-    case NID_secp384r1: return "secp384r1";
-    case NID_secp521r1: return "secp521r1";
-    case NID_ffdhe2048: return "ffdhe2048";
-    case NID_ffdhe3072: return "ffdhe3072";
-    case NID_ffdhe4096: return "ffdhe4096";
-    case NID_ffdhe6144: return "ffdhe6144";
-    case NID_ffdhe8192: return "ffdhe8192";
-    default: break;
+    case NID_X25519:
+      return "x25519";
+    case NID_X448:
+      return "x448";
+    case NID_X9_62_prime256v1:
+      return "secp256r1";
+    case NID_secp384r1:
+      return "secp384r1";
+    case NID_secp521r1:
+      return "secp521r1";
+    case NID_ffdhe2048:
+      return "ffdhe2048";
+    case NID_ffdhe3072:
+      return "ffdhe3072";
+    case NID_ffdhe4096:
+      return "ffdhe4096";
+    case NID_ffdhe6144:
+      return "ffdhe6144";
+    case NID_ffdhe8192:
+      return "ffdhe8192";
+    default:
+      break;
   }
   if (nid > 0) {
     if (const char* sn = OBJ_nid2sn(nid)) return sn;
@@ -378,11 +392,16 @@ std::string group_name(int nid) {
 
 std::string version_name(int v) {
   switch (v) {
-    case TLS1_VERSION: return to_string(version::tls1_0);
-    case TLS1_1_VERSION: return to_string(version::tls1_1);
-    case TLS1_2_VERSION: return to_string(version::tls1_2);
-    case TLS1_3_VERSION: return to_string(version::tls1_3);
-    default: break;
+    case TLS1_VERSION:
+      return to_string(version::tls1_0);
+    case TLS1_1_VERSION:
+      return to_string(version::tls1_1);
+    case TLS1_2_VERSION:
+      return to_string(version::tls1_2);
+    case TLS1_3_VERSION:
+      return to_string(version::tls1_3);
+    default:
+      break;
   }
   return {};
 }
@@ -399,7 +418,8 @@ ssl_ctx_ptr make_client_context(const policy& p, const verify_options& v, std::s
     if (!reason.empty()) error += " (" + reason + ")";
     return ssl_ctx_ptr{};
   };
-  if (p.min_version > p.max_version) return fail("TLS policy \"" + p.name + "\": min_version is above max_version");
+  if (p.min_version > p.max_version)
+    return fail("TLS policy \"" + p.name + "\": min_version is above max_version");
 
   ssl_ctx_ptr ctx{SSL_CTX_new(TLS_client_method())};
   if (!ctx) return fail("cannot create an OpenSSL context");
@@ -428,7 +448,8 @@ ssl_ctx_ptr make_client_context(const policy& p, const verify_options& v, std::s
   if (wants_tls12) {
     std::vector<std::string> tls12;
     for (const auto& s : p.tls12_suites) {
-      if (auto it = known.find(s); it != known.end() && std::find(tls13.begin(), tls13.end(), s) == tls13.end())
+      if (auto it = known.find(s);
+          it != known.end() && std::find(tls13.begin(), tls13.end(), s) == tls13.end())
         tls12.push_back(it->second);
     }
     if (tls12.empty())
@@ -440,7 +461,8 @@ ssl_ctx_ptr make_client_context(const policy& p, const verify_options& v, std::s
   std::vector<std::string> groups;
   for (const auto& g : p.groups)
     if (const auto name = lookup(group_names, g); !name.empty()) groups.emplace_back(name);
-  if (groups.empty()) return fail("TLS policy \"" + p.name + "\" has no key-exchange group this OpenSSL knows");
+  if (groups.empty())
+    return fail("TLS policy \"" + p.name + "\" has no key-exchange group this OpenSSL knows");
   if (SSL_CTX_set1_groups_list(ctx.get(), join_colon(groups).c_str()) != 1)
     return fail("OpenSSL refuses the groups of policy \"" + p.name + "\"");
 
@@ -452,7 +474,8 @@ ssl_ctx_ptr make_client_context(const policy& p, const verify_options& v, std::s
       sha1_signatures = sha1_signatures || is_sha1_scheme(s);
     }
   }
-  if (sigalgs.empty()) return fail("TLS policy \"" + p.name + "\" has no signature scheme this OpenSSL knows");
+  if (sigalgs.empty())
+    return fail("TLS policy \"" + p.name + "\" has no signature scheme this OpenSSL knows");
   if (SSL_CTX_set1_sigalgs_list(ctx.get(), join_colon(sigalgs).c_str()) != 1)
     return fail("OpenSSL refuses the signature schemes of policy \"" + p.name + "\"");
 
@@ -501,6 +524,7 @@ bool prepare_connection(SSL* ssl, const std::string& name, bool insecure, std::s
     error = "out of memory";
     return false;
   }
+  facts(ssl, false)->expected_name = name;
   const bool ip = is_ip_literal(name);
   if (!ip && !name.empty() && SSL_set_tlsext_host_name(ssl, name.c_str()) != 1) {
     error = "cannot set the TLS server name \"" + name + "\": " + drain_errors();
@@ -527,10 +551,17 @@ handshake_info describe_handshake(SSL* ssl) {
   if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) {
     if (const char* n = SSL_CIPHER_standard_name(c)) info.cipher = n;
     switch (SSL_CIPHER_get_kx_nid(c)) {
-      case NID_kx_ecdhe: info.kx = "ECDHE"; break;
-      case NID_kx_dhe: info.kx = "DHE"; break;
-      case NID_kx_rsa: info.kx = "RSA"; break;
-      default: break;  // TLS 1.3 (NID_kx_any): always (EC)DHE, named by the group
+      case NID_kx_ecdhe:
+        info.kx = "ECDHE";
+        break;
+      case NID_kx_dhe:
+        info.kx = "DHE";
+        break;
+      case NID_kx_rsa:
+        info.kx = "RSA";
+        break;
+      default:
+        break;  // TLS 1.3 (NID_kx_any): always (EC)DHE, named by the group
     }
   }
   if (info.kx != "RSA") {
@@ -567,7 +598,8 @@ std::string join_names(const std::vector<std::string>& names) {
 
 handshake_failure classify_certificate(SSL* ssl, const connection_facts* f, long verify_result) {
   handshake_failure out;
-  const int err = f != nullptr && f->verify_error != X509_V_OK ? f->verify_error : static_cast<int>(verify_result);
+  const int err =
+      f != nullptr && f->verify_error != X509_V_OK ? f->verify_error : static_cast<int>(verify_result);
   STACK_OF(X509)* sent = SSL_get_peer_cert_chain(ssl);
   X509* leaf = sent != nullptr && sk_X509_num(sent) > 0 ? sk_X509_value(sent, 0) : nullptr;
   X509* subject = f != nullptr && f->verify_cert != nullptr ? f->verify_cert : leaf;
@@ -584,7 +616,8 @@ handshake_failure classify_certificate(SSL* ssl, const connection_facts* f, long
     case X509_V_ERR_CERT_HAS_EXPIRED: {
       out.code = "tls.cert.expired";
       const auto when = subject != nullptr ? iso8601(X509_get0_notAfter(subject)) : std::string();
-      out.summary = "the server's certificate" + std::string(depth > 0 ? " chain contains a certificate that" : "") +
+      out.summary = "the server's certificate" +
+                    std::string(depth > 0 ? " chain contains a certificate that" : "") +
                     (when.empty() ? " has expired" : " expired on " + when) + about;
       break;
     }
@@ -599,18 +632,10 @@ handshake_failure classify_certificate(SSL* ssl, const connection_facts* f, long
     case X509_V_ERR_IP_ADDRESS_MISMATCH: {
       out.code = "tls.cert.hostname-mismatch";
       const auto names = leaf != nullptr ? cert_names(leaf) : std::vector<std::string>{};
-      const char* expected = SSL_get0_peername(ssl);
-      std::string wanted;
-      if (expected != nullptr) {
-        wanted = std::string(" \"") + expected + "\"";
-      } else if (const X509_VERIFY_PARAM* param = SSL_get0_param(ssl)) {
-        if (char* ip = X509_VERIFY_PARAM_get1_ip_asc(const_cast<X509_VERIFY_PARAM*>(param))) {
-          wanted = std::string(" \"") + ip + "\"";
-          OPENSSL_free(ip);
-        }
-      }
-      out.summary = "the server's certificate does not cover the name" + wanted + "; it is valid for: " +
-                    (names.empty() ? std::string("(no names)") : join_names(names));
+      const std::string wanted =
+          f != nullptr && !f->expected_name.empty() ? " \"" + f->expected_name + "\"" : std::string();
+      out.summary = "the server's certificate does not cover the name" + wanted +
+                    "; it is valid for: " + (names.empty() ? std::string("(no names)") : join_names(names));
       break;
     }
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
@@ -622,7 +647,8 @@ handshake_failure classify_certificate(SSL* ssl, const connection_facts* f, long
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE: {
       const bool only_leaf = sent != nullptr && sk_X509_num(sent) == 1;
       const bool self_issued = leaf != nullptr && X509_check_issued(leaf, leaf) == X509_V_OK;
-      const std::string issuer = subject != nullptr ? name_text(X509_get_issuer_name(subject)) : std::string();
+      const std::string issuer =
+          subject != nullptr ? name_text(X509_get_issuer_name(subject)) : std::string();
       if (only_leaf && leaf != nullptr && !self_issued) {
         out.code = "tls.cert.incomplete-chain";
         out.summary = "the server sent only its own certificate, without the intermediate that issued it" +
@@ -635,6 +661,28 @@ handshake_failure classify_certificate(SSL* ssl, const connection_facts* f, long
       }
       break;
     }
+    case X509_V_ERR_EE_KEY_TOO_SMALL:
+    case X509_V_ERR_CA_KEY_TOO_SMALL: {
+      out.code = "tls.cert.untrusted";
+      const EVP_PKEY* key = subject != nullptr ? X509_get0_pubkey(subject) : nullptr;
+      const auto* lim =
+          static_cast<const security_limits*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), limits_index()));
+      out.summary = std::string("the server's ") +
+                    (err == X509_V_ERR_EE_KEY_TOO_SMALL ? "certificate" : "CA certificate") +
+                    " key is too small" +
+                    (key != nullptr ? " (" + std::to_string(EVP_PKEY_get_bits(key)) + " bits" +
+                                          (lim != nullptr ? "; this profile needs at least " +
+                                                                std::to_string(lim->min_rsa_bits) + " for RSA"
+                                                          : std::string()) +
+                                          ")"
+                                    : std::string()) +
+                    about;
+      break;
+    }
+    case X509_V_ERR_CA_MD_TOO_WEAK:
+      out.code = "tls.cert.untrusted";
+      out.summary = "the server's certificate chain is signed with a weak digest (SHA-1 or MD5)" + about;
+      break;
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
       out.code = "tls.cert.untrusted";
       out.summary = "the server's certificate chain ends in a self-signed root that is not trusted" + about;
@@ -661,7 +709,9 @@ handshake_failure classify_handshake_failure(SSL* ssl, bool received_eof) {
     errors += buf.data();
     if (ERR_GET_LIB(e) == ERR_LIB_SSL) ssl_reasons.push_back(ERR_GET_REASON(e));
   }
-  auto has_reason = [&](int r) { return std::find(ssl_reasons.begin(), ssl_reasons.end(), r) != ssl_reasons.end(); };
+  auto has_reason = [&](int r) {
+    return std::find(ssl_reasons.begin(), ssl_reasons.end(), r) != ssl_reasons.end();
+  };
   auto with_errors = [&](std::string text) {
     if (!errors.empty()) text += text.empty() ? errors : "; " + errors;
     return text;
@@ -694,8 +744,7 @@ handshake_failure classify_handshake_failure(SSL* ssl, bool received_eof) {
   }
 
   const int alert = f != nullptr ? f->alert_received : -1;
-  const std::string alert_text =
-      alert >= 0 ? SSL_alert_desc_string_long(alert) : std::string();
+  const std::string alert_text = alert >= 0 ? SSL_alert_desc_string_long(alert) : std::string();
   std::string detail;
   if (alert >= 0) detail = "alert received: " + alert_text + " (" + std::to_string(alert) + ")";
   if (f != nullptr && f->alert_sent >= 0) {
@@ -709,8 +758,10 @@ handshake_failure classify_handshake_failure(SSL* ssl, bool received_eof) {
       (alert == TLS13_AD_CERTIFICATE_REQUIRED || alert == SSL_AD_HANDSHAKE_FAILURE ||
        alert == SSL_AD_BAD_CERTIFICATE)) {
     out.code = "tls.client-cert-required";
-    out.summary = "the server requires a client certificate (it asked for one and rejected the handshake "
-                  "without it: " + alert_text + ")";
+    out.summary =
+        "the server requires a client certificate (it asked for one and rejected the handshake "
+        "without it: " +
+        alert_text + ")";
     return out;
   }
 
@@ -718,11 +769,13 @@ handshake_failure classify_handshake_failure(SSL* ssl, bool received_eof) {
   if (alert >= 0) {
     out.summary = "TLS handshake failed: the server sent the alert \"" + alert_text + "\"";
   } else if (received_eof || has_reason(SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
-    out.summary = "TLS handshake failed: the server closed the connection during the TLS handshake, "
-                  "without an alert";
+    out.summary =
+        "TLS handshake failed: the server closed the connection during the TLS handshake, "
+        "without an alert";
   } else if (!ssl_reasons.empty()) {
     const char* reason = ERR_reason_error_string(ERR_PACK(ERR_LIB_SSL, 0, ssl_reasons.front()));
-    out.summary = std::string("TLS handshake failed: ") + (reason != nullptr ? reason : "unknown OpenSSL error");
+    out.summary =
+        std::string("TLS handshake failed: ") + (reason != nullptr ? reason : "unknown OpenSSL error");
   } else {
     out.summary = "TLS handshake failed";
   }

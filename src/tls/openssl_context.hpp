@@ -12,49 +12,71 @@
 
 namespace postern::tls {
 
-struct ctx_deleter { void operator()(SSL_CTX* c) const noexcept { SSL_CTX_free(c); } };
+struct ctx_deleter {
+  void operator()(SSL_CTX* c) const noexcept { SSL_CTX_free(c); }
+};
 using ssl_ctx_ptr = std::unique_ptr<SSL_CTX, ctx_deleter>;
 
 /** How to verify the server. Verification is on unless insecure is set explicitly. */
 struct verify_options {
-  std::string ca_file;     ///< PEM bundle; "" means the system roots
-  bool insecure = false;   ///< skip chain and name checks (never part of a fallback)
+  std::string ca_file;    ///< PEM bundle; "" means the system roots
+  bool insecure = false;  ///< skip chain and name checks (never part of a fallback)
 };
 
 /**
  * Builds a client SSL_CTX that offers exactly what @p p allows. Throws nothing;
  * returns nullptr and sets @p error (human text) if OpenSSL refuses a setting.
+ * Names this OpenSSL does not know are skipped; a list left empty is an error.
+ *
+ * OpenSSL's security level is the strongest that lets the policy's lists through
+ * (strict: 2; compat and legacy: 0, because OpenSSL 3 rates SHA-1 handshake signatures
+ * and TLS < 1.2 below level 1). A security callback then enforces the policy's own floors
+ * (min_dh_bits for the server's DHE key; SHA-1 signatures only when listed), and the
+ * chain is verified at the X.509 auth level that matches min_rsa_bits (2048 -> level 2,
+ * which also refuses SHA-1-signed certificates) in every profile.
+ *
+ * The context owns a message callback and a verify callback that record alerts, a
+ * CertificateRequest and the first verification error for classify_handshake_failure:
+ * callers must not replace them (SSL_CTX_set_msg_callback / SSL_set_verify).
  */
 ssl_ctx_ptr make_client_context(const policy& p, const verify_options& v, std::string& error);
 
 /**
  * Per-connection setup on an SSL made from such a context: SNI (skipped for IP
- * literals), and the host-name check against @p name (unless insecure).
+ * literals), and the host-name check against @p name (unless insecure); IP literals
+ * are checked against the certificate's IP subjectAltNames. Call before the handshake.
  */
 bool prepare_connection(SSL* ssl, const std::string& name, bool insecure, std::string& error);
 
 /** What a finished handshake agreed on, for reports and the host memory. */
 struct handshake_info {
-  std::string version;        ///< "TLSv1.3"
-  std::string cipher;         ///< IANA name, e.g. TLS_AES_256_GCM_SHA384
-  std::string group;          ///< key-exchange group, e.g. x25519; "" for RSA key exchange
-  std::string kx;             ///< "ECDHE", "DHE", "RSA", or "" for TLS 1.3 (always (EC)DHE)
-  std::string peer_subject;   ///< RFC 2253 text
+  std::string version;       ///< "TLSv1.3", as tls::to_string prints it (so TLS 1.0 is "TLSv1.0")
+  std::string cipher;        ///< IANA name, e.g. TLS_AES_256_GCM_SHA384
+  std::string group;         ///< key-exchange group, e.g. x25519, ffdhe2048; "" for RSA key
+                             ///< exchange; "dh1024" style for DHE with the server's own parameters
+  std::string kx;            ///< "ECDHE", "DHE", "RSA", or "" for TLS 1.3 (always (EC)DHE)
+  std::string peer_subject;  ///< RFC 2253 text
   std::string peer_issuer;
-  std::string peer_not_after; ///< ISO 8601
-  std::string peer_key_sha256;///< hex SHA-256 of the server's SubjectPublicKeyInfo
+  std::string peer_not_after;   ///< ISO 8601
+  std::string peer_key_sha256;  ///< hex SHA-256 of the server's SubjectPublicKeyInfo
 };
 handshake_info describe_handshake(SSL* ssl);
 
 /** Why a handshake failed, reduced to a DESIGN.md cause code and plain words. */
 struct handshake_failure {
-  std::string code;      ///< e.g. "tls.cert.expired", "tls.handshake-failed"
-  std::string summary;   ///< one line, plain words
-  std::string detail;    ///< OpenSSL reason / alert / verify result text, for evidence
+  std::string code;     ///< e.g. "tls.cert.expired", "tls.handshake-failed"
+  std::string summary;  ///< one line, plain words
+  std::string detail;   ///< OpenSSL reason / alert / verify result text, for evidence
 };
 /**
- * Call right after SSL_do_handshake failed: reads the OpenSSL error queue (and clears
- * it), the alert received if any, and SSL_get_verify_result.
+ * Call right after SSL_do_handshake failed, on the same thread and before any other
+ * OpenSSL call that could clear the thread's error queue (another SSL's handshake step
+ * does): reads the OpenSSL error queue (and clears it), the alert received if any, and
+ * the verification result.
+ * Codes: tls.cert.* (verification failed), mode.tls-on-plaintext-port (the reply was not
+ * TLS), tls.client-cert-required (the server asked for a certificate, then refused the
+ * handshake), otherwise tls.handshake-failed; naming the finer causes of DESIGN.md
+ * (tls.kx.rsa-only, ...) needs follow-up handshakes, which is diagnose's job.
  * @param received_eof true when the peer closed the connection during the handshake
  */
 handshake_failure classify_handshake_failure(SSL* ssl, bool received_eof);

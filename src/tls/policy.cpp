@@ -230,7 +230,8 @@ std::optional<policy> policy::from_text(std::string_view text, std::string* erro
     const auto l = trim(raw);
     if (l.empty() || l.front() == '#') continue;
     const auto colon = l.find(':');
-    if (colon == std::string_view::npos) return fail("expected \"key: value\", got \"" + std::string(l) + "\"");
+    if (colon == std::string_view::npos)
+      return fail("expected \"key: value\", got \"" + std::string(l) + "\"");
     const auto key = trim(l.substr(0, colon));
     const auto value = trim(l.substr(colon + 1));
     if (key == "name") {
@@ -248,7 +249,8 @@ std::optional<policy> policy::from_text(std::string_view text, std::string* erro
     } else if (key == "signature_schemes") {
       p.signature_schemes = split_list(value);
     } else if (key == "min_dh_bits") {
-      if (!parse_int(value, p.min_dh_bits)) return fail("min_dh_bits needs a number, got \"" + std::string(value) + "\"");
+      if (!parse_int(value, p.min_dh_bits))
+        return fail("min_dh_bits needs a number, got \"" + std::string(value) + "\"");
     } else if (key == "min_rsa_bits") {
       if (!parse_int(value, p.min_rsa_bits))
         return fail("min_rsa_bits needs a number, got \"" + std::string(value) + "\"");
@@ -260,7 +262,9 @@ std::optional<policy> policy::from_text(std::string_view text, std::string* erro
   }
   if (p.min_version > p.max_version) {
     line_no = 0;
-    if (error) *error = std::string("min_version ") + to_string(p.min_version) + " is above max_version " + to_string(p.max_version);
+    if (error)
+      *error = std::string("min_version ") + to_string(p.min_version) + " is above max_version " +
+               to_string(p.max_version);
     return std::nullopt;
   }
   return p;

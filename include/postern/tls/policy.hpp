@@ -15,8 +15,9 @@
 namespace postern::tls {
 
 enum class version { tls1_0, tls1_1, tls1_2, tls1_3 };
-/** "TLSv1.2" style name, as OpenSSL and most tools print it. */
+/** "TLSv1.2" style name, as OpenSSL and most tools print it (TLS 1.0 is "TLSv1.0"). */
 const char* to_string(version v) noexcept;
+/** Accepts "TLSv1.2", "tlsv1.2", "tls1.2", "TLS 1.2", "1.2" (any case), and OpenSSL's "TLSv1". */
 std::optional<version> parse_version(std::string_view s) noexcept;
 
 struct policy {
