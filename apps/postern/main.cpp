@@ -239,7 +239,7 @@ int main(int argc, char** argv) {
   send_cmd->add_flag("--plain", a.plain, "no TLS at all (never a fallback)");
   send_cmd->add_option("--tls-profile", a.profile, "strict (default), compat or legacy");
   send_cmd->add_option("--from", a.from, "envelope sender")->required();
-  send_cmd->add_option("--to", a.to, "recipient (repeatable)")->required();
+  send_cmd->add_option("--to", a.to, "recipient (repeatable)")->required()->allow_extra_args(false);
   send_cmd->add_option("--subject", a.subject, "build a simple message with this subject");
   send_cmd->add_option("--text", a.text, "build a simple message with this body");
   send_cmd->add_option("files", a.files, "RFC 5322 message files ('-' for stdin), sent over one connection");

@@ -1,0 +1,2 @@
+// The server prober: filled by the probe work.
+namespace postern::probe {}

@@ -1,0 +1,2 @@
+// IANA TLS registries (cipher suites, groups, signature schemes): filled by the probe work.
+namespace postern::probe::wire {}
