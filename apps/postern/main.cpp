@@ -217,7 +217,11 @@ int run_send(const send_args& a) {
   if (r.error) {
     std::cerr << "postern: error [" << r.error->code << "]: " << r.error->summary << "\n";
     if (!r.error->detail.empty() && r.error->detail != r.error->summary)
-      std::cerr << "  evidence: " << r.error->detail << "\n";
+    {
+      std::string d = r.error->detail;
+      for (std::size_t at = 0; (at = d.find('\n', at)) != std::string::npos; at += 2) d.replace(at, 1, "\n  ");
+      std::cerr << "  evidence: " << d << "\n";
+    }
   }
   for (const auto& m : r.messages)
     if (m.delivered && m.error) std::cerr << "postern: the message was delivered to the accepted recipients\n";

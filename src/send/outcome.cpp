@@ -97,7 +97,10 @@ std::optional<outcome> describe_outcome(const smtp::session& s, std::optional<ne
     if (err.category() != smtp::smtp_category()) e = smtp::errc::connection_lost;
     std::string summary = err.message();
     std::string detail;
-    if (res.last_reply) {
+    if (res.last_reply && e == smtp::errc::starttls_missing) {
+      summary += ": its EHLO reply was " + one_line(*res.last_reply);
+      detail = res.last_reply->to_string();
+    } else if (res.last_reply) {
       summary += std::string(": the server answered ") + step_name(res.failed_in) + " with " +
                  one_line(*res.last_reply);
       detail = res.last_reply->to_string();

@@ -130,17 +130,24 @@ class driver {
     cfg.auth = mech ? &*mech : nullptr;
     cfg.allow_auth_without_tls = o_.allow_plaintext_auth;
 
+    cfg.quit_when_done = msgs_.size() == 1;
+    smtp::session ss(cfg, msgs_.front().envelope, smtp::encode_data(msgs_.front().content));
+    if (mech) mech->bind(&ss);
     for (std::size_t i = 0; i < msgs_.size(); ++i) {
-      const auto& m = msgs_[i];
-      smtp::session ss(cfg, m.envelope, smtp::encode_data(m.content));
-      if (mech) mech->bind(&ss);
+      if (i > 0) {
+        if (!ss.can_continue()) break;  // the connection is gone: later messages are not attempted
+        ss.next_message(msgs_[i].envelope, smtp::encode_data(msgs_[i].content));
+      }
       message_report mr;
-      mr.size = smtp::scan_message(m.content).wire_size;
-      bool alive = co_await drive(s, ss, ctx.get(), tls_name);
+      mr.size = ss.facts().wire_size;
+      co_await drive(s, ss, ctx.get(), tls_name);
       collect(ss, mr);
       r_.messages.push_back(std::move(mr));
-      (void)alive;
-      break;  // one transaction per connection until the session can resume
+    }
+    if (ss.can_continue()) {
+      ss.finish();
+      co_await drive(s, ss, ctx.get(), tls_name);
+      collect_transcript(ss);
     }
     s.close();
   }
@@ -216,8 +223,13 @@ class driver {
     }
   }
 
+  void collect_transcript(const smtp::session& ss) {
+    const auto& t = ss.transcript();
+    for (; transcript_seen_ < t.size(); ++transcript_seen_) r_.transcript.push_back(t[transcript_seen_]);
+  }
+
   void collect(const smtp::session& ss, message_report& mr) {
-    for (const auto& e : ss.transcript()) r_.transcript.push_back(e);
+    collect_transcript(ss);
     const auto& res = ss.result();
     if (res.auth_mechanism) r_.auth_mechanism = res.auth_mechanism;
     for (const auto& rr : res.recipients)
@@ -248,6 +260,7 @@ class driver {
   report& r_;
   std::optional<net::errc> transport_error_;
   bool tls_failed_ = false;
+  std::size_t transcript_seen_ = 0;
 };
 
 }  // namespace

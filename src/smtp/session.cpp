@@ -44,6 +44,7 @@ const char* to_string(state s) noexcept {
     case state::rcpt: return "rcpt";
     case state::data: return "data";
     case state::content: return "content";
+    case state::rset: return "rset";
     case state::quit: return "quit";
     case state::done: return "done";
     case state::failed: return "failed";
@@ -236,6 +237,7 @@ void session::on_reply(reply r) {
     case state::rcpt: return on_rcpt(std::move(r));
     case state::data: return on_data(r);
     case state::content: return on_content(r);
+    case state::rset: return on_rset(r);
     default: return fail(errc::bad_reply, std::move(r));
   }
 }
@@ -459,11 +461,62 @@ void session::on_content(const reply& r) {
   result_.final_reply = r;
   if (r.code / 100 == 2) {
     result_.delivered = true;
+    if (!config_.quit_when_done) return set_state(state::done);
+    quit_sent_ = true;
     set_state(state::quit);
     return write(quit());
   }
   if (r.code == 552) return fail(errc::message_too_big, r);
   fail_by_class(r);
+}
+
+bool session::can_continue() const noexcept {
+  if (quit_sent_) return false;
+  if (state_ == state::done) return !config_.quit_when_done && result_.delivered;
+  if (state_ != state::failed) return false;
+  switch (result_.failed_in) {
+    case state::mail:
+    case state::rcpt:
+    case state::data:
+    case state::content: break;
+    default: return false;
+  }
+  if (result_.last_reply && result_.last_reply->code == 421) return false;
+  const auto e = result_.error;
+  return e == errc::rejected || e == errc::transient || e == errc::no_recipient_accepted ||
+         e == errc::message_too_big || e == errc::invalid_address;
+}
+
+void session::next_message(envelope env, std::string data) {
+  if (!can_continue()) return;
+  const bool after_failure = state_ == state::failed;
+  env_ = std::move(env);
+  data_ = std::move(data);
+  facts_ = scan_encoded(data_);
+  result_.delivered = false;
+  result_.error.clear();
+  result_.failed_in = state::done;
+  result_.last_reply.reset();
+  result_.recipients.clear();
+  result_.final_reply.reset();
+  content_written_ = writing_content_ = ending_empty_data_ = false;
+  record(transcript_event::who::info, "next message on the same connection");
+  if (!after_failure) return begin_mail();
+  // RFC 5321 §4.1.1.5: clear whatever the failed transaction left behind.
+  set_state(state::rset);
+  write(rset());
+}
+
+void session::on_rset(const reply& r) {
+  if (r.code / 100 == 2) return begin_mail();
+  fail_by_class(r);
+}
+
+void session::finish() {
+  if (quit_sent_ || !can_continue()) return;
+  quit_sent_ = true;
+  set_state(state::quit);
+  write(quit());
 }
 
 }  // namespace postern::smtp

@@ -47,7 +47,7 @@ struct action {
 /** Where the session is; each change is recorded in the transcript. */
 enum class state {
   greeting, ehlo, helo, starttls, tls_handshake, ehlo_after_tls, auth, mail, rcpt, data,
-  content, quit, done, failed
+  content, rset, quit, done, failed
 };
 const char* to_string(state s) noexcept;
 
@@ -63,6 +63,9 @@ struct session_config {
   sasl_mechanism* auth = nullptr;      ///< authenticate after EHLO (after TLS when starttls); not owned
   bool allow_auth_without_tls = false; ///< otherwise AUTH on a plaintext connection fails (smtp.auth-needs-tls)
   bool use_pipelining = true;          ///< pipeline MAIL/RCPT/DATA when the server offers PIPELINING
+  /** false: after a delivered message stop in state done without QUIT, so that
+      next_message() can send another over the same connection; finish() sends QUIT. */
+  bool quit_when_done = true;
   reply_limits limits;
 };
 
@@ -120,6 +123,22 @@ class session {
   /** The connection closed or failed. Maps to outcome_unknown after the final dot, else connection_lost. */
   void connection_lost();
 
+  /**
+   * True when the connection can carry another transaction: the last message was
+   * delivered (with quit_when_done false), or it failed in MAIL/RCPT/DATA/content for
+   * a reason that leaves the connection usable (a 4xx or 5xx other than 421, every
+   * recipient refused, too big, a bad address).
+   */
+  bool can_continue() const noexcept;
+  /**
+   * Starts the next transaction on the same connection (precondition: can_continue()).
+   * The result's per-message fields are reset; capabilities and authentication stay.
+   * After a failed transaction RSET is sent first.
+   */
+  void next_message(envelope env, std::string data);
+  /** Ends the connection politely with QUIT (from done, or a failure that can_continue()). */
+  void finish();
+
   state current_state() const noexcept { return state_; }
   const session_result& result() const noexcept { return result_; }
   const std::vector<transcript_event>& transcript() const noexcept { return transcript_; }
@@ -146,6 +165,7 @@ class session {
   void on_rcpt(reply r);
   void on_data(const reply& r);
   void on_content(const reply& r);
+  void on_rset(const reply& r);
   void after_hello(const reply& r);
   void begin_auth(const reply& ehlo_reply);
   void begin_mail();
@@ -173,6 +193,7 @@ class session {
   bool auth_cancelled_ = false;          // "*" sent after a failed step; the next reply ends AUTH
   bool writing_content_ = false;
   bool content_written_ = false;         // from here until the final reply, a lost connection is outcome_unknown
+  bool quit_sent_ = false;
   bool ending_empty_data_ = false;       // "." sent after a pipelined 354 with no recipient accepted
 };
 

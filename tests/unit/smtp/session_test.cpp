@@ -491,5 +491,49 @@ TEST(session, next_is_idempotent) {
   EXPECT_EQ(a.bytes, "EHLO client.test\r\n");
 }
 
+
+// Several messages over one connection: no QUIT between them, RSET only after a failure.
+TEST(session, several_messages_over_one_connection) {
+  session_config cfg;
+  cfg.ehlo_domain = "client.example";
+  cfg.quit_when_done = false;
+  session s(cfg, {"a@example.org", {"b@example.org"}}, wire);
+  auto c1 = drive(s, {greeting, ehlo_plain, "250 2.1.0 Ok\r\n", "250 2.1.5 Ok\r\n", "354 go\r\n", "250 2.0.0 queued 1\r\n"});
+  EXPECT_EQ(s.current_state(), state::done);
+  EXPECT_TRUE(s.result().delivered);
+  EXPECT_EQ(c1.client.find("QUIT"), std::string::npos);
+  ASSERT_TRUE(s.can_continue());
+
+  // Second message: every recipient refused, so it fails but the connection stays usable.
+  s.next_message({"a@example.org", {"nobody@example.org"}}, wire);
+  auto c2 = drive(s, {"250 2.1.0 Ok\r\n", "550 5.1.1 no such user\r\n"});
+  EXPECT_EQ(c2.client, "MAIL FROM:<a@example.org>" + size_param + "\r\nRCPT TO:<nobody@example.org>\r\n");
+  EXPECT_EQ(s.result().error, make_error_code(errc::no_recipient_accepted));
+  ASSERT_TRUE(s.can_continue());
+
+  // Third message: RSET first, then the transaction.
+  s.next_message({"a@example.org", {"c@example.org"}}, wire);
+  auto c3 = drive(s, {"250 2.0.0 Ok\r\n", "250 2.1.0 Ok\r\n", "250 2.1.5 Ok\r\n", "354 go\r\n", "250 2.0.0 queued 3\r\n"});
+  EXPECT_EQ(c3.client, "RSET\r\nMAIL FROM:<a@example.org>" + size_param + "\r\nRCPT TO:<c@example.org>\r\nDATA\r\n" + wire);
+  EXPECT_TRUE(s.result().delivered);
+  ASSERT_EQ(s.result().recipients.size(), 1u);
+  EXPECT_EQ(s.result().recipients[0].address, "c@example.org");
+
+  s.finish();
+  auto c4 = drive(s, {"221 2.0.0 Bye\r\n"});
+  EXPECT_EQ(c4.client, "QUIT\r\n");
+  EXPECT_EQ(s.current_state(), state::done);
+  EXPECT_FALSE(s.can_continue());
+}
+
+TEST(session, a_421_ends_the_connection_for_later_messages) {
+  session_config cfg;
+  cfg.quit_when_done = false;
+  session s(cfg, {"a@example.org", {"b@example.org"}}, wire);
+  drive(s, {greeting, ehlo_plain, "421 4.3.2 shutting down\r\n"});
+  EXPECT_EQ(s.current_state(), state::failed);
+  EXPECT_FALSE(s.can_continue());
+}
+
 }  // namespace
 }  // namespace postern::smtp
