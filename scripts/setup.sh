@@ -9,7 +9,7 @@ packages=(
   libgsasl-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   postfix python3-aiosmtpd
-  swaks curl msmtp python3
+  swaks libnet-ssleay-perl curl msmtp python3 time
 )
 
 missing=()

@@ -236,6 +236,21 @@ class MessageStore:
                     f"store holds {len(all_msgs)}: {all_msgs[:10]!r}{self._log_tail()}")
             time.sleep(0.05)
 
+    def wait_for_recipients(self, rcpts, timeout=30.0, match=None):
+        """Wait until the matching stored messages together name every address in
+        rcpts (Postfix may deliver one message as several copies); return them."""
+        want = {r.lower() for r in rcpts}
+        deadline = time.monotonic() + timeout
+        while True:
+            msgs = self._select(None, match)
+            msgs = [m for m in msgs if want & {r.lower() for r in m.recipients}]
+            if want <= {r.lower() for m in msgs for r in m.recipients}:
+                return msgs
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"recipients {sorted(want)} not all stored within {timeout}s; "
+                                     f"found {msgs!r}{self._log_tail()}")
+            time.sleep(0.05)
+
     def assert_no_messages(self, wait=2.0, rcpt=None, match=None):
         """Wait `wait` seconds and assert no matching message was stored."""
         time.sleep(wait)
@@ -691,6 +706,14 @@ class Postfix:
         except OSError:
             return ""
 
+    def log_text(self):
+        """The whole Postfix log of this instance (str)."""
+        try:
+            with open(self.log_file, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
     def wait_for_messages(self, n, timeout=30.0, rcpt=None, match=None):
         return self.store.wait_for_messages(n, timeout, rcpt=rcpt, match=match)
 
@@ -714,6 +737,8 @@ class Aiosmtpd:
       starttls   STARTTLS port, AUTH PLAIN and LOGIN only after STARTTLS
                  (auth_require_tls=True)
       implicit   implicit-TLS port with AUTH PLAIN and LOGIN
+      plain      no TLS at all, AUTH PLAIN/LOGIN offered in plaintext (a badly
+                 configured server: the client must refuse to authenticate)
       users      {user: password}
       store      MessageStore (data = DATA bytes as received, CRLF; .user = AUTH user)
     """
@@ -738,10 +763,11 @@ class Aiosmtpd:
                 json.dump(self.users, f)
             self.starttls = free_port()
             self.implicit = free_port()
+            self.plain = free_port()
             self.log_path = os.path.join(self.base, "server.log")
             cmd = [DEBIAN_PYTHON, os.path.join(SERVERS, "aiosmtpd_server.py"),
                    "--host", LOOPBACK4, "--starttls-port", str(self.starttls),
-                   "--implicit-port", str(self.implicit), "--cert", self.certs.server.cert,
+                   "--implicit-port", str(self.implicit), "--plain-port", str(self.plain), "--cert", self.certs.server.cert,
                    "--key", self.certs.server.key, "--users", users_file, "--store", self.store_dir]
             if self.auth_required:
                 cmd.append("--auth-required")
@@ -749,6 +775,7 @@ class Aiosmtpd:
             self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT)
             wait_listening(LOOPBACK4, self.starttls, proc=self.proc)
             wait_listening(LOOPBACK4, self.implicit, proc=self.proc)
+            wait_listening(LOOPBACK4, self.plain, proc=self.proc)
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -768,6 +795,17 @@ class Aiosmtpd:
                 return "\n--- aiosmtpd log (tail) ---\n" + "".join(f.readlines()[-n:])
         except OSError:
             return ""
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def auth_attempts(self):
+        """Lines the server logged for each AUTH it evaluated ("AUTH MECH user=... -> ok|FAILED")."""
+        return [l for l in self.log_text().splitlines() if "aiosmtpd_server INFO AUTH " in l]
 
     def wait_for_messages(self, n, timeout=30.0, rcpt=None, match=None):
         return self.store.wait_for_messages(n, timeout, rcpt=rcpt, match=match)
@@ -871,7 +909,8 @@ def require_postern(testcase_or_none=None):
 
 class PosternResult:
     """Outcome of one postern run: exit_code, stdout, stderr (str), json (dict or None),
-    error_code (CAUSE.CODE from the stderr error line or None), cmd."""
+    error_code (CAUSE.CODE from the stderr error line or None), cmd, elapsed (s),
+    max_rss_kb (peak resident memory of the postern process)."""
 
     def __init__(self, cmd, proc, elapsed):
         self.cmd = cmd
@@ -879,6 +918,7 @@ class PosternResult:
         self.stdout = proc.stdout.decode("utf-8", errors="replace")
         self.stderr = proc.stderr.decode("utf-8", errors="replace")
         self.elapsed = elapsed
+        self.max_rss_kb = getattr(proc, "max_rss_kb", None)  # peak resident set of postern, KiB
         self.json = None
         self.json_error = None
         if "--json" in cmd:
@@ -895,7 +935,7 @@ class PosternResult:
         def clip(s, n=6000):
             return s if len(s) <= n else s[:n // 2] + f"\n... [{len(s) - n} chars clipped] ...\n" + s[-n // 2:]
         return (f"\n$ {' '.join(_shell_quote(a) for a in self.cmd)}\nexit code: {self.exit_code}  "
-                f"({self.elapsed:.2f}s)\n--- stdout ---\n{clip(self.stdout)}\n--- stderr ---\n{clip(self.stderr)}\n")
+                f"({self.elapsed:.2f}s, peak RSS {self.max_rss_kb} KiB)\n--- stdout ---\n{clip(self.stdout)}\n--- stderr ---\n{clip(self.stderr)}\n")
 
 
 def _shell_quote(a):
@@ -915,9 +955,74 @@ def run_postern(args, input=None, env=None, timeout=180):
     if env:
         e.update(env)
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, input=input, stdin=None if input is not None else subprocess.DEVNULL,
-                          capture_output=True, env=e, timeout=timeout)
+    proc = _run_with_rusage(cmd, input, e, timeout)
     return PosternResult(cmd, proc, time.monotonic() - t0)
+
+
+class _Completed:
+    pass
+
+
+def _run_with_rusage(cmd, input, env, timeout):
+    """Like subprocess.run(capture_output=True) but also returns the child's peak RSS."""
+    import threading
+    rss_file = None
+    if os.path.exists("/usr/bin/time"):
+        # ru_maxrss of a child forked from this (large) Python process keeps the
+        # pre-exec high-water mark; GNU time's %M measures postern alone.
+        fd, rss_file = tempfile.mkstemp(prefix="postern-rss-")
+        os.close(fd)
+        cmd = ["/usr/bin/time", "-f", "%M", "-o", rss_file] + list(cmd)
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    bufs = {"out": [], "err": []}
+
+    def pump(stream, key):
+        for chunk in iter(lambda: stream.read(65536), b""):
+            bufs[key].append(chunk)
+
+    threads = [threading.Thread(target=pump, args=(p.stdout, "out"), daemon=True),
+               threading.Thread(target=pump, args=(p.stderr, "err"), daemon=True)]
+    if input is not None:
+        def feed():
+            try:
+                p.stdin.write(input)
+                p.stdin.close()
+            except (BrokenPipeError, OSError):
+                pass
+        threads.append(threading.Thread(target=feed, daemon=True))
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            p.kill()
+            pid, status, ru = os.wait4(p.pid, 0)
+            p.returncode = -9
+            for t in threads:
+                t.join(5)
+            raise subprocess.TimeoutExpired(cmd, timeout, b"".join(bufs["out"]), b"".join(bufs["err"]))
+        time.sleep(0.01)
+    for t in threads:
+        t.join(30)
+    c = _Completed()
+    c.returncode = os.waitstatus_to_exitcode(status)
+    p.returncode = c.returncode  # tell Popen the child is reaped
+    c.stdout = b"".join(bufs["out"])
+    c.stderr = b"".join(bufs["err"])
+    c.max_rss_kb = None
+    if rss_file:
+        try:
+            with open(rss_file) as f:
+                words = f.read().split()
+            # "Command exited with non-zero status N" precedes the number.
+            c.max_rss_kb = int(words[-1]) if words and words[-1].isdigit() else None
+        finally:
+            os.unlink(rss_file)
+    return c
 
 
 class PosternTestCase(unittest.TestCase):
