@@ -649,7 +649,19 @@ handshake_failure classify_certificate(SSL* ssl, const connection_facts* f, long
       const bool self_issued = leaf != nullptr && X509_check_issued(leaf, leaf) == X509_V_OK;
       const std::string issuer =
           subject != nullptr ? name_text(X509_get_issuer_name(subject)) : std::string();
-      if (only_leaf && leaf != nullptr && !self_issued) {
+      // A leaf issued by a public (or well-run private) intermediate names where its issuer can be
+      // fetched (AIA caIssuers); a leaf straight from a private root usually does not. Only the
+      // former is evidence that an intermediate exists and the server forgot to send it.
+      bool names_issuer_url = false;
+      if (leaf != nullptr) {
+        auto* aia = static_cast<AUTHORITY_INFO_ACCESS*>(X509_get_ext_d2i(leaf, NID_info_access, nullptr, nullptr));
+        if (aia != nullptr) {
+          for (int i = 0; i < sk_ACCESS_DESCRIPTION_num(aia); ++i)
+            if (OBJ_obj2nid(sk_ACCESS_DESCRIPTION_value(aia, i)->method) == NID_ad_ca_issuers) names_issuer_url = true;
+          AUTHORITY_INFO_ACCESS_free(aia);
+        }
+      }
+      if (only_leaf && leaf != nullptr && !self_issued && names_issuer_url) {
         out.code = "tls.cert.incomplete-chain";
         out.summary = "the server sent only its own certificate, without the intermediate that issued it" +
                       (issuer.empty() ? std::string() : " (" + issuer + ")") +
@@ -657,7 +669,11 @@ handshake_failure classify_certificate(SSL* ssl, const connection_facts* f, long
       } else {
         out.code = "tls.cert.untrusted";
         out.summary = "the server's certificate chain does not lead to a trusted root" +
-                      (issuer.empty() ? std::string() : ": issuer " + issuer + " is unknown");
+                      (issuer.empty() ? std::string() : ": issuer " + issuer + " is unknown") +
+                      (only_leaf && !self_issued
+                           ? " (give its root with --ca-file; if it is an intermediate CA, the server's chain "
+                             "file is incomplete)"
+                           : std::string());
       }
       break;
     }

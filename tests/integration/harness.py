@@ -429,7 +429,10 @@ class Certs:
         self._make_ca_db("inter")
         self.intermediate = self._p("inter.crt")
         self._key_and_csr("chainleaf", "localhost")
-        leaf = self._sign("inter", "chainleaf", _LEAF_EXT.format(san=LOCALHOST_SAN))
+        # Like every publicly issued leaf, it names its issuer's URL (AIA caIssuers): that is what
+        # tells an incomplete chain apart from a private root postern was not given.
+        leaf = self._sign("inter", "chainleaf", _LEAF_EXT.format(san=LOCALHOST_SAN) +
+                          "authorityInfoAccess = caIssuers;URI:http://ca.invalid/intermediate.crt\n")
         self.incomplete = CertPair(leaf, self._p("chainleaf.key"), chain=leaf)
         self.full_chain = CertPair(leaf, self._p("chainleaf.key"),
                                    chain=self._cat("chainleaf-full.pem", leaf, self.intermediate))

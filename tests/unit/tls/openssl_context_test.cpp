@@ -405,6 +405,18 @@ TEST_F(Handshake, MissingIntermediate) {
   EXPECT_THAT(f.summary, HasSubstr("CN=postern test intermediate"));
 }
 
+// A leaf straight from a private root that the client was not given: not an incomplete chain.
+TEST_F(Handshake, LeafFromUnknownPrivateRootIsUntrusted) {
+  test::pki other;
+  auto leaf = other.leaf({host}, /*by_intermediate=*/false);
+  server(leaf.get(), /*send_intermediate=*/false, other.leaf_key.get());
+  const auto r = connect("strict");
+  ASSERT_FALSE(r.client_ok);
+  const auto f = failure(r);
+  EXPECT_EQ(f.code, "tls.cert.untrusted");
+  EXPECT_THAT(f.summary, HasSubstr("--ca-file"));
+}
+
 TEST_F(Handshake, UnknownRootIsUntrusted) {
   test::pki other;
   auto leaf = other.leaf({host});

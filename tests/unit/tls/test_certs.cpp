@@ -78,6 +78,8 @@ x509_ptr make_cert(const cert_spec& spec, EVP_PKEY* key, X509* issuer, EVP_PKEY*
     for (const auto& d : spec.dns_names) san += (san.empty() ? "DNS:" : ",DNS:") + d;
     for (const auto& i : spec.ip_names) san += (san.empty() ? "IP:" : ",IP:") + i;
     if (!san.empty()) add_ext(cert.get(), signer, NID_subject_alt_name, san);
+    if (!spec.ca_issuers_url.empty())
+      add_ext(cert.get(), signer, NID_info_access, "caIssuers;URI:" + spec.ca_issuers_url);
   }
   check(X509_sign(cert.get(), issuer_key != nullptr ? issuer_key : key, EVP_sha256()) > 0, "X509_sign");
   return cert;
@@ -96,6 +98,7 @@ x509_ptr pki::leaf(const std::vector<std::string>& names, bool by_intermediate, 
   spec.dns_names = names;
   spec.not_after_offset = not_after_offset;
   spec.not_before_offset = not_before_offset;
+  if (by_intermediate) spec.ca_issuers_url = "http://ca.invalid/intermediate.crt";
   return by_intermediate ? make_cert(spec, leaf_key.get(), inter.get(), inter_key.get())
                          : make_cert(spec, leaf_key.get(), root.get(), root_key.get());
 }
