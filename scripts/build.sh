@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Configures and builds postern. Usage: scripts/build.sh [BUILD_DIR] [extra cmake args...]
 # The executable lands at BUILD_DIR/postern (default build/postern).
+# POSTERN_TARGET=postern_cli builds only the executable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build}
 shift || true
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-cmake --build "$dir" -j"$(nproc)"
+cmake --build "$dir" -j"$(nproc)" ${POSTERN_TARGET:+--target "$POSTERN_TARGET"}

@@ -211,6 +211,11 @@ int run_send(const send_args& a) {
                   << send::to_string(r.mode)
                   << (r.tls ? ", " + r.tls->version + " " + r.tls->cipher + ", profile " + r.tls->profile : "")
                   << "): " << m.reply << "\n";
+      // A weaker profile is never silent: say what it gave up, every time.
+      if (r.tls && r.tls->profile != "strict")
+        if (const auto* p = tls::profile(r.tls->profile); p && !p->security_note.empty())
+          std::cout << "postern: note: TLS profile " << p->name << " (key exchange "
+                    << (r.tls->kx.empty() ? "ECDHE" : r.tls->kx) << "): " << p->security_note << "\n";
     }
     return 0;
   }
