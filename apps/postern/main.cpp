@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "postern/diagnose/doctor.hpp"
 #include "postern/mime/message.hpp"
 #include "postern/send/send.hpp"
 #include "postern/tls/policy.hpp"
@@ -41,6 +42,7 @@ struct send_args {
   std::string user, password_file, password_command, auth;
   bool allow_plaintext_auth = false;
   std::string ehlo;
+  std::string ports;
   bool json = false, verbose = false;
 };
 
@@ -133,6 +135,72 @@ std::vector<send::message> build_messages(const send_args& a) {
   return out;
 }
 
+
+std::vector<std::uint16_t> parse_ports(const std::string& list) {
+  std::vector<std::uint16_t> out;
+  std::stringstream ss(list);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      std::size_t used = 0;
+      unsigned long p = std::stoul(item, &used);
+      if (used != item.size() || p == 0 || p > 65535) throw std::out_of_range("port");
+      out.push_back(static_cast<std::uint16_t>(p));
+    } catch (const std::exception&) {
+      throw usage_error{"usage", "bad port '" + item + "' in --ports " + list, EX_USAGE};
+    }
+  }
+  if (out.empty()) throw usage_error{"usage", "--ports needs at least one port", EX_USAGE};
+  return out;
+}
+
+json findings_json(const std::vector<diagnose::finding>& findings) {
+  json a = json::array();
+  for (const auto& f : findings) {
+    json rem = json::array();
+    for (const auto& r : f.remedies)
+      rem.push_back({{"action", r.action}, {"command", r.command}, {"security_note", r.security_note}});
+    a.push_back({{"code", f.code},
+                 {"severity", diagnose::to_string(f.severity)},
+                 {"summary", f.summary},
+                 {"evidence", f.evidence},
+                 {"remedies", rem}});
+  }
+  return a;
+}
+
+json diagnosis_json(const diagnose::diagnosis& d) {
+  json routes = json::array();
+  for (const auto& r : d.routes_tried)
+    routes.push_back({{"port", r.port},
+                      {"mode", r.mode},
+                      {"profile", r.profile},
+                      {"result", r.ok ? "ok" : "failed"},
+                      {"code", r.code},
+                      {"detail", r.detail}});
+  return {{"target", d.target}, {"ok", d.ok}, {"findings", findings_json(d.findings)}, {"routes_tried", routes}};
+}
+
+void print_findings(std::ostream& out, const std::vector<diagnose::finding>& findings, bool brief) {
+  for (const auto& f : findings) {
+    out << "[" << f.code << "] " << f.summary << "\n";
+    if (!brief)
+      for (const auto& e : f.evidence) out << "    evidence: " << e << "\n";
+    std::size_t n = 0;
+    for (const auto& r : f.remedies) {
+      if (brief && n == 3) break;
+      out << "    " << ++n << ". " << r.action << ": " << (r.command.empty() ? r.security_note : r.command) << "\n";
+      if (!r.command.empty() && !r.security_note.empty()) out << "       note: " << r.security_note << "\n";
+    }
+  }
+}
+
+// Findings worth a follow-up investigation after a failed send: the connection-level ones.
+bool worth_diagnosing(const std::string& code) {
+  return code.rfind("tls.", 0) == 0 || code.rfind("mode.", 0) == 0 || code == "net.greeting-timeout" ||
+         code == "smtp.starttls-missing" || code == "smtp.starttls-required";
+}
+
 json to_json(const send::report& r) {
   json j;
   j["ok"] = r.ok;
@@ -203,7 +271,25 @@ int run_send(const send_args& a) {
 
   auto r = send::send(o, messages);
   if (a.verbose) print_transcript(r);
-  if (a.json) std::cout << to_json(r).dump(2) << "\n";
+  std::optional<diagnose::diagnosis> diag;
+  if (!r.ok && r.error && worth_diagnosing(r.error->code)) {
+    diagnose::target t{o.host, r.port, o.mode, o.ca_file, o.tls_name, o.ehlo_domain};
+    if (a.timeout > 0) t.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout * 1000));
+    if (!a.ports.empty()) t.other_ports = parse_ports(a.ports);
+    diag = diagnose::run(t);
+    // The diagnosis names the precise cause of what send saw as a generic failure.
+    if (!diag->findings.empty() && diag->findings.front().code != r.error->code) {
+      r.error->detail = r.error->code + ": " + r.error->summary + (r.error->detail.empty() ? "" : "; " + r.error->detail);
+      r.error->code = diag->findings.front().code;
+      r.error->summary = diag->findings.front().summary;
+      r.exit_code = diagnose::exit_code_for_cause(r.error->code);
+    }
+  }
+  if (a.json) {
+    auto j = to_json(r);
+    j["findings"] = diag ? findings_json(diag->findings) : json::array();
+    std::cout << j.dump(2) << "\n";
+  }
   if (r.ok) {
     if (!a.json) {
       for (const auto& m : r.messages)
@@ -230,7 +316,56 @@ int run_send(const send_args& a) {
   }
   for (const auto& m : r.messages)
     if (m.delivered && m.error) std::cerr << "postern: the message was delivered to the accepted recipients\n";
+  if (diag && !diag->findings.empty() && !a.json) {
+    std::cerr << "postern: what to do, safest first (postern doctor " << diag->target << " for the whole story):\n";
+    std::vector<diagnose::finding> first{diag->findings.front()};
+    print_findings(std::cerr, first, true);
+  }
   return r.exit_code ? r.exit_code : EX_SOFTWARE;
+}
+
+
+struct doctor_args {
+  std::string target;
+  bool tls = false, starttls = false, plain = false;
+  std::string ca_file, tls_name, ports, ehlo;
+  double timeout = 0;
+  bool json = false;
+};
+
+int run_doctor(const doctor_args& a) {
+  if (a.tls + a.starttls + a.plain > 1) throw usage_error{"usage", "choose at most one of --tls, --starttls, --plain", EX_USAGE};
+  diagnose::target t;
+  std::tie(t.host, t.port) = split_server(a.target);
+  if (a.tls) t.mode = net::mode::implicit_tls;
+  else if (a.plain) t.mode = net::mode::plain;
+  else if (a.starttls) t.mode = net::mode::starttls;
+  else t.mode = t.port == 465 ? net::mode::implicit_tls : net::mode::starttls;
+  if (t.port == 0) t.port = net::default_port(t.mode);
+  t.ca_file = a.ca_file;
+  t.tls_name = a.tls_name;
+  t.ehlo_domain = a.ehlo;
+  if (a.timeout > 0) t.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout * 1000));
+  if (!a.ports.empty()) t.other_ports = parse_ports(a.ports);
+  auto d = diagnose::run(t);
+  if (a.json) {
+    std::cout << diagnosis_json(d).dump(2) << "\n";
+    return d.exit_code();
+  }
+  if (d.ok) {
+    std::string how = d.routes_tried.empty() ? "" : d.routes_tried.front().detail;
+    std::cout << "postern doctor: " << d.target << " is healthy over " << net::to_string(t.mode)
+              << " with the strict profile (" << how << ")\n";
+  } else {
+    std::cout << "postern doctor: " << d.target << " (" << net::to_string(t.mode) << "): " << d.findings.size()
+              << (d.findings.size() == 1 ? " problem" : " problems") << "\n";
+    print_findings(std::cout, d.findings, false);
+  }
+  std::cout << "routes tried:\n";
+  for (const auto& r : d.routes_tried)
+    std::cout << "    " << r.port << "/" << r.mode << " " << r.profile << ": "
+              << (r.ok ? "ok" : "failed [" + r.code + "]") << (r.detail.empty() ? "" : " " + r.detail) << "\n";
+  return d.exit_code();
 }
 
 }  // namespace
@@ -265,6 +400,21 @@ int main(int argc, char** argv) {
   send_cmd->add_flag("--json", a.json, "print one JSON result object");
   send_cmd->add_flag("-v,--verbose", a.verbose, "print the SMTP transcript (credentials redacted)");
 
+  send_cmd->add_option("--ports", a.ports, "ports to look for secure alternatives when it fails (default 465,587,25)");
+
+  doctor_args da;
+  auto* doctor_cmd = app.add_subcommand("doctor", "find the real cause of a connection failure, and the safest fix");
+  doctor_cmd->add_option("target", da.target, "HOST[:PORT]")->required();
+  doctor_cmd->add_flag("--tls", da.tls, "you meant implicit TLS on PORT");
+  doctor_cmd->add_flag("--starttls", da.starttls, "you meant STARTTLS on PORT");
+  doctor_cmd->add_flag("--plain", da.plain, "you meant plain SMTP on PORT");
+  doctor_cmd->add_option("--ca-file", da.ca_file, "PEM file of trusted roots");
+  doctor_cmd->add_option("--tls-name", da.tls_name, "name to verify in the certificate");
+  doctor_cmd->add_option("--timeout", da.timeout, "seconds for each step of each attempt (default 10)");
+  doctor_cmd->add_option("--ports", da.ports, "other ports to look for secure alternatives (default 465,587,25)");
+  doctor_cmd->add_option("--ehlo", da.ehlo, "EHLO name");
+  doctor_cmd->add_flag("--json", da.json, "print one JSON object");
+
   auto* prof_cmd = app.add_subcommand("tls-profile", "show the TLS profiles");
   prof_cmd->require_subcommand(1);
   std::string prof_name;
@@ -285,6 +435,7 @@ int main(int argc, char** argv) {
 
   try {
     if (send_cmd->parsed()) return run_send(a);
+    if (doctor_cmd->parsed()) return run_doctor(da);
     if (list_cmd->parsed()) {
       for (const auto& n : tls::profile_names()) std::cout << n << "\n";
       return 0;

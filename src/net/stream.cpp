@@ -113,7 +113,7 @@ asio::awaitable<std::optional<tls_failure>> stream::start_tls(SSL_CTX* ctx, std:
                      timer.async_wait(use_tuple));
   if (r.index() == 1)
     co_return tls_failure{"net.timeout", "the TLS handshake did not finish in time",
-                          "no handshake progress before the deadline"};
+                          "no handshake progress before the deadline", -1, false, true};
   auto [ec] = std::get<0>(r);
   if (!ec) {
     tls_ = true;
@@ -128,7 +128,7 @@ asio::awaitable<std::optional<tls_failure>> stream::start_tls(SSL_CTX* ctx, std:
   }
   auto f = tls::classify_handshake_failure(ssl, eof);
   if (f.detail.empty()) f.detail = ec.message();
-  co_return tls_failure{f.code, f.summary, f.detail};
+  co_return tls_failure{f.code, f.summary, f.detail, f.alert_received, f.server_hello_seen, false};
 }
 
 asio::awaitable<std::size_t> stream::read_some(char* buf, std::size_t size, clock::time_point deadline,
@@ -168,6 +168,36 @@ asio::awaitable<void> stream::write(std::string_view bytes, clock::time_point de
   auto [wec, n] = std::get<0>(r);
   if (wec) ec = classify_io(wec);
   else ec.clear();
+}
+
+asio::awaitable<bool> speaks_tls(std::string host, std::uint16_t port, clock::time_point deadline) {
+  std::string error;
+  auto ctx = tls::make_client_context(*tls::profile("legacy"), {"", true}, error);
+  if (!ctx) co_return false;
+  stream probe(co_await asio::this_coro::executor);
+  // GCC 12 miscompiles `if (co_await …) co_return …;`: await first, then test.
+  const auto ec = co_await probe.connect(host, port, deadline);
+  if (ec) co_return false;
+  auto failure = co_await probe.start_tls(ctx.get(), host, true, deadline);
+  if (!failure) co_return true;
+  // An alert or a ServerHello is TLS talking, even when the handshake then fails.
+  co_return failure->server_hello_seen || failure->alert_received >= 0;
+}
+
+namespace {
+asio::awaitable<void> sleep_until(clock::time_point t) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, t);
+  co_await timer.async_wait(asio::use_awaitable);
+}
+}  // namespace
+
+asio::awaitable<bool> tls_port_check(std::string host, std::uint16_t port, clock::time_point start_at,
+                                     clock::time_point deadline) {
+  co_await sleep_until(start_at);
+  const bool tls = co_await speaks_tls(host, port, deadline);
+  if (tls) co_return true;
+  co_await sleep_until(deadline + std::chrono::seconds(1));
+  co_return false;
 }
 
 void* stream::native_ssl() noexcept { return tls_ ? tls_stream_->native_handle() : nullptr; }

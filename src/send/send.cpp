@@ -5,6 +5,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
 #include <array>
 
@@ -20,6 +21,7 @@ namespace postern::send {
 namespace {
 
 using net::clock;
+using namespace asio::experimental::awaitable_operators;
 
 std::string default_ehlo_domain() {
   std::array<char, 256> name{};
@@ -94,7 +96,9 @@ class driver {
     auto ex = co_await asio::this_coro::executor;
     net::stream s(ex);
     const std::uint16_t port = r_.port;
-    if (auto ec = co_await s.connect(o_.host, port, clock::now() + o_.timeouts.connect)) {
+    // GCC 12 miscompiles co_await inside an if condition: await first, then test.
+    const auto connect_ec = co_await s.connect(o_.host, port, clock::now() + o_.timeouts.connect);
+    if (auto ec = connect_ec) {
       fail_net(static_cast<net::errc>(ec.value()),
                "could not connect to " + o_.host + ":" + std::to_string(port));
       co_return;
@@ -118,7 +122,8 @@ class driver {
     }
     const std::string tls_name = o_.tls_name.empty() ? o_.host : o_.tls_name;
     if (o_.mode == mode::implicit_tls) {
-      if (!co_await handshake(s, ctx.get(), tls_name)) co_return;
+      const bool up = co_await handshake(s, ctx.get(), tls_name);
+      if (!up) co_return;
     }
 
     std::optional<deferred_mechanism> mech;
@@ -195,7 +200,28 @@ class driver {
           if (new_step) deadline = clock::now() + timeout_for(o_.timeouts, a.wait);
           new_step = false;
           std::error_code ec;
-          auto n = co_await s.read_some(buf.data(), buf.size(), deadline, ec);
+          std::size_t n = 0;
+          if (a.wait == smtp::wait_kind::greeting && !s.tls_active() && o_.silence_window.count() > 0) {
+            // Both sides would wait for each other on an implicit-TLS port: find out instead.
+            // Named first: GCC 12 mishandles coroutine-call temporaries inside a co_await operand.
+            auto read = s.read_some(buf.data(), buf.size(), deadline, ec);
+            auto check = net::tls_port_check(o_.host, r_.port, clock::now() + o_.silence_window, deadline);
+            auto r = co_await (std::move(read) || std::move(check));
+            if (r.index() == 1 && std::get<1>(r)) {
+              fail_with({"mode.plaintext-on-tls-port",
+                         "port " + std::to_string(r_.port) +
+                             " expects implicit TLS: it sent no greeting, and a second connection that sent a "
+                             "TLS ClientHello got a TLS answer; use --tls",
+                         ""},
+                        77);
+              tls_failed_ = true;  // reported here, not by the session
+              co_return false;
+            }
+            if (r.index() == 0) n = std::get<0>(r);
+            else ec = net::errc::timeout;
+          } else {
+            n = co_await s.read_some(buf.data(), buf.size(), deadline, ec);
+          }
           if (ec) {
             auto e = static_cast<net::errc>(ec.value());
             if (e == net::errc::timeout && a.wait == smtp::wait_kind::greeting) e = net::errc::greeting_timeout;
@@ -209,7 +235,8 @@ class driver {
           break;
         }
         case smtp::action_kind::start_tls: {
-          if (!co_await handshake(s, ctx, tls_name)) {
+          const bool up = co_await handshake(s, ctx, tls_name);
+          if (!up) {
             tls_failed_ = true;
             co_return false;
           }
@@ -264,24 +291,6 @@ class driver {
 };
 
 }  // namespace
-
-const char* to_string(mode m) noexcept {
-  switch (m) {
-    case mode::implicit_tls: return "tls";
-    case mode::starttls: return "starttls";
-    case mode::plain: return "plain";
-  }
-  return "?";
-}
-
-std::uint16_t default_port(mode m) noexcept {
-  switch (m) {
-    case mode::implicit_tls: return 465;
-    case mode::starttls: return 587;
-    case mode::plain: return 25;
-  }
-  return 25;
-}
 
 report send(const options& opts, const std::vector<message>& messages) {
   report r;

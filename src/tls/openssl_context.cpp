@@ -30,6 +30,7 @@ struct connection_facts {
   int alert_received = -1;  ///< TLS alert description, -1 if none
   int alert_sent = -1;
   bool certificate_request_seen = false;
+  bool server_hello_seen = false;
   int verify_error = X509_V_OK;  ///< first verification error seen by the verify callback
   int verify_depth = -1;
   X509* verify_cert = nullptr;  ///< the certificate that error is about (owned)
@@ -69,6 +70,8 @@ void on_message(int write_p, int /*version*/, int content_type, const void* buf,
   } else if (content_type == SSL3_RT_HANDSHAKE && len >= 1 && !write_p &&
              bytes[0] == SSL3_MT_CERTIFICATE_REQUEST) {
     if (auto* f = facts(ssl, true)) f->certificate_request_seen = true;
+  } else if (content_type == SSL3_RT_HANDSHAKE && len >= 1 && !write_p && bytes[0] == SSL3_MT_SERVER_HELLO) {
+    if (auto* f = facts(ssl, true)) f->server_hello_seen = true;
   }
 }
 
@@ -580,6 +583,7 @@ handshake_info describe_handshake(SSL* ssl) {
     info.peer_issuer = name_text(X509_get_issuer_name(peer));
     info.peer_not_after = iso8601(X509_get0_notAfter(peer));
     info.peer_key_sha256 = spki_sha256(peer);
+    info.peer_names = cert_names(peer);
   }
   ERR_clear_error();
   return info;
@@ -740,6 +744,10 @@ handshake_failure classify_handshake_failure(SSL* ssl, bool received_eof) {
     return out;
   }
   const connection_facts* f = facts(ssl, false);
+  if (f != nullptr) {
+    out.alert_received = f->alert_received;
+    out.server_hello_seen = f->server_hello_seen;
+  }
 
   const long verify_result = SSL_get_verify_result(ssl);
   const bool verifying = (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0;

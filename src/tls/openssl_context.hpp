@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 #include <system_error>
 
 #include "postern/tls/policy.hpp"
@@ -59,6 +60,7 @@ struct handshake_info {
   std::string peer_issuer;
   std::string peer_not_after;   ///< ISO 8601
   std::string peer_key_sha256;  ///< hex SHA-256 of the server's SubjectPublicKeyInfo
+  std::vector<std::string> peer_names;  ///< DNS/IP subjectAltNames, else the CN
 };
 handshake_info describe_handshake(SSL* ssl);
 
@@ -67,6 +69,8 @@ struct handshake_failure {
   std::string code;     ///< e.g. "tls.cert.expired", "tls.handshake-failed"
   std::string summary;  ///< one line, plain words
   std::string detail;   ///< OpenSSL reason / alert / verify result text, for evidence
+  int alert_received = -1;  ///< TLS alert description the server sent, -1 if none
+  bool server_hello_seen = false;  ///< the server answered in TLS (a ServerHello arrived)
 };
 /**
  * Call right after SSL_do_handshake failed, on the same thread and before any other

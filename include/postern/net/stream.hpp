@@ -31,6 +31,9 @@ struct tls_failure {
   std::string code;
   std::string summary;
   std::string detail;
+  int alert_received = -1;         ///< the server's TLS alert, -1 if none
+  bool server_hello_seen = false;  ///< the server answered in TLS before failing
+  bool timed_out = false;
 };
 
 class stream {
@@ -72,5 +75,22 @@ class stream {
   std::optional<asio::ssl::stream<asio::ip::tcp::socket&>> tls_stream_;
   bool tls_ = false;
 };
+
+/**
+ * Whether @p host:@p port speaks TLS first (an implicit-TLS port): a fresh connection sends
+ * a ClientHello offering everything (legacy profile, no verification) and looks for a
+ * ServerHello or a TLS alert. A plain SMTP greeting, silence until @p deadline, or a
+ * refused connection all mean no.
+ */
+asio::awaitable<bool> speaks_tls(std::string host, std::uint16_t port, clock::time_point deadline);
+
+/**
+ * For a plaintext wait on a silent port: from @p start_at on, checks speaks_tls() on a
+ * second connection. Returns true as soon as the port proves to be implicit TLS; otherwise
+ * returns false only after @p deadline, so that racing it against the greeting read
+ * (`read || tls_port_check`) lets a slow greeting still win.
+ */
+asio::awaitable<bool> tls_port_check(std::string host, std::uint16_t port, clock::time_point start_at,
+                                     clock::time_point deadline);
 
 }  // namespace postern::net

@@ -14,15 +14,15 @@
 #include <string>
 #include <vector>
 
+#include "postern/net/mode.hpp"
 #include "postern/smtp/session.hpp"
 
 namespace postern::send {
 
-/** How the connection becomes secure. Plaintext only when asked for by name. */
-enum class mode { implicit_tls, starttls, plain };
-const char* to_string(mode m) noexcept;   ///< "tls", "starttls", "plain"
-/** Conventional port: 465 for implicit TLS, 587 for STARTTLS, 25 for plain. */
-std::uint16_t default_port(mode m) noexcept;
+/** How the connection becomes secure (see net/mode.hpp). */
+using net::mode;
+using net::to_string;
+using net::default_port;
 
 /** RFC 5321 §4.5.3.2 defaults; each is a total for its step, not an idle timer. */
 struct timeouts {
@@ -53,6 +53,9 @@ struct options {
   std::optional<auth_options> auth;
   bool allow_plaintext_auth = false;
   send::timeouts timeouts;
+  /** A plaintext connection silent this long gets a second connection that checks for an
+      implicit-TLS port (mode.plaintext-on-tls-port) instead of waiting out the greeting; 0: never. */
+  std::chrono::milliseconds silence_window{std::chrono::seconds(3)};
 };
 
 struct message {

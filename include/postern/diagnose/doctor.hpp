@@ -1,0 +1,43 @@
+#pragma once
+/**
+ * @file `postern doctor`: find the real cause of a connection failure by the follow-up
+ * checks an expert would run by hand, and propose remedies safest first.
+ *
+ *   diagnose::target t{.host = "relay.example.net", .port = 465, .mode = net::mode::implicit_tls};
+ *   auto d = diagnose::run(t);
+ *   for (auto& f : d.findings) std::cout << f.code << ": " << f.summary << "\n";
+ *
+ * What it does: the route the user meant (strict profile, certificate verified), and at
+ * the same time strict routes on the same port in the other mode and on the other
+ * submission ports. When the strict handshake fails, follow-up handshakes offering only
+ * RSA key exchange, only DHE, only CBC, only SHA-1 signatures or only TLS 1.0/1.1 tell
+ * which one the server accepts; the compat and legacy profiles are tried with
+ * verification on. Everything runs concurrently, so a dead port costs about one timeout.
+ */
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "postern/diagnose/finding.hpp"
+#include "postern/net/mode.hpp"
+
+namespace postern::diagnose {
+
+struct target {
+  std::string host;
+  std::uint16_t port = 0;                       ///< 0: default_port(mode)
+  net::mode mode = net::mode::starttls;       ///< what the user meant to use
+  std::string ca_file;
+  std::string tls_name;
+  std::string ehlo_domain;
+  std::chrono::milliseconds timeout{std::chrono::seconds(10)};   ///< per step of each attempt
+  std::vector<std::uint16_t> other_ports{465, 587, 25};          ///< where to look for secure alternatives
+  /** After this long without a greeting, a second connection checks for an implicit-TLS port. */
+  std::chrono::milliseconds silence_window{std::chrono::seconds(3)};
+};
+
+/** Runs the whole investigation; never throws for network or TLS problems. */
+diagnosis run(const target& t);
+
+}  // namespace postern::diagnose

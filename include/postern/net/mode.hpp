@@ -1,0 +1,15 @@
+#pragma once
+/** @file How a connection becomes secure: shared by send, diagnose and the CLI. */
+#include <cstdint>
+
+namespace postern::net {
+
+/** Implicit TLS (465 style), STARTTLS (587/25), or plaintext only when asked for by name. */
+enum class mode { implicit_tls, starttls, plain };
+
+/** "tls", "starttls", "plain" */
+const char* to_string(mode m) noexcept;
+/** Conventional port: 465 for implicit TLS, 587 for STARTTLS, 25 for plain. */
+std::uint16_t default_port(mode m) noexcept;
+
+}  // namespace postern::net
