@@ -8,6 +8,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+#include <algorithm>
 #include <memory>
 
 #include "diagnose/attempt.hpp"
@@ -77,7 +78,7 @@ const char* flag(net::mode m) {
 class investigation {
  public:
   explicit investigation(const target& t) : t_(t), port_(t.port ? t.port : net::default_port(t.mode)) {
-    d_.target = t.host + ":" + std::to_string(port_);
+    d_.target = server(port_);
   }
 
   asio::awaitable<void> run() {
@@ -99,8 +100,9 @@ class investigation {
     }
     for (auto [p, m] : alternatives) {
       specs.push_back(spec("strict", p, m, strict(), true));
-      // A silent port is usually implicit TLS: find out in seconds, not after the whole timeout.
-      if (m != net::mode::implicit_tls) specs.back().silence_window = t_.silence_window;
+      // A silent port is usually implicit TLS: find out in a second, not after the whole timeout.
+      // (A short window costs only a second connection: a slow greeting still wins the race.)
+      if (m != net::mode::implicit_tls) specs.back().silence_window = std::min(t_.silence_window, std::chrono::milliseconds(1000));
     }
     auto results = co_await run_all(specs);
     record(specs, results);
@@ -182,8 +184,14 @@ class investigation {
     }
   }
 
+  // host:port as --server takes it: an IPv6 literal goes in brackets.
+  std::string server(std::uint16_t port) const {
+    const bool v6 = t_.host.find(':') != std::string::npos;
+    return (v6 ? "[" + t_.host + "]" : t_.host) + ":" + std::to_string(port);
+  }
+
   std::string command(std::uint16_t port, net::mode m, const std::string& extra = "") const {
-    std::string c = "postern send --server " + t_.host + ":" + std::to_string(port) + " " + flag(m);
+    std::string c = "postern send --server " + server(port) + " " + flag(m);
     if (!t_.ca_file.empty()) c += " --ca-file " + t_.ca_file;
     if (!t_.tls_name.empty() && extra.find("--tls-name") == std::string::npos) c += " --tls-name " + t_.tls_name;
     if (!extra.empty()) c += " " + extra;
@@ -348,7 +356,7 @@ class investigation {
     if (r.greeting) f.evidence.push_back("greeting: " + r.greeting->to_string());
     if (r.mail_reply) f.evidence.push_back("reply to MAIL FROM:<>: " + r.mail_reply->to_string());
     add_alternatives(f);
-    const std::string where = t_.host + ":" + std::to_string(port_);
+    const std::string where = server(port_);
     if (f.code == "net.dns") f.remedies.push_back({"check-target", "", "check the host name " + t_.host});
     else if (f.code == "net.refused")
       f.remedies.push_back({"check-target", "", "nothing listens on " + where + ": check the port"});

@@ -976,8 +976,9 @@ def _run_with_rusage(cmd, input, env, timeout):
         fd, rss_file = tempfile.mkstemp(prefix="postern-rss-")
         os.close(fd)
         cmd = ["/usr/bin/time", "-f", "%M", "-o", rss_file] + list(cmd)
+    # Its own process group, so a timeout kills postern too, not only /usr/bin/time.
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
     bufs = {"out": [], "err": []}
 
     def pump(stream, key):
@@ -1002,7 +1003,10 @@ def _run_with_rusage(cmd, input, env, timeout):
         if pid:
             break
         if time.monotonic() > deadline:
-            p.kill()
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             pid, status, ru = os.wait4(p.pid, 0)
             p.returncode = -9
             for t in threads:
@@ -1090,3 +1094,316 @@ def write_file(directory, name, data: bytes):
     with open(p, "wb") as f:
         f.write(data)
     return p
+
+
+# --------------------------------------------------------------------------
+# restricted TLS listeners (servers/tls_listener.py) and openssl s_server,
+# for the diagnosis tests (test_doctor.py)
+# --------------------------------------------------------------------------
+
+# Named configurations of servers/tls_listener.py and the cause each one is
+# built to produce for a client with the strict profile. Keys are
+# TlsListener keyword arguments; dhparams=True means "ffdhe2048 generated in
+# the listener's temporary folder".
+TLS_LISTENER_PRESETS = {
+    # TLS 1.2 with finite-field DHE only (ffdhe2048)               -> tls.kx.dhe-only
+    "dhe_only": dict(max_version="TLSv1_2", dhparams=True,
+                     ciphers="DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"),
+    # TLS 1.2, ECDHE but CBC ciphers only                          -> tls.cipher.cbc-only
+    "cbc_only": dict(max_version="TLSv1_2", ciphers="ECDHE-RSA-AES128-SHA256:ECDHE-RSA-AES128-SHA"),
+    # TLS 1.0 and 1.1 only                                         -> tls.version.too-old
+    "too_old": dict(min_version="TLSv1", max_version="TLSv1_1", ciphers="DEFAULT", seclevel0=True),
+    # TLS 1.2 ECDHE-RSA-AES128-GCM, signs only with RSA+SHA1       -> tls.sigalg.sha1-only
+    "sha1_only": dict(max_version="TLSv1_2", ciphers="ECDHE-RSA-AES128-GCM-SHA256", seclevel0=True,
+                      sigalgs="RSA+SHA1"),
+    # TLS 1.2, demands a client certificate                        -> tls.client-cert-required
+    "client_cert": dict(max_version="TLSv1_2", require_client_cert=True),
+    # control: the same script with Python's/OpenSSL's defaults (TLS 1.2/1.3, ECDHE+AEAD) -> healthy
+    "modern": dict(),
+    # STARTTLS listener, modern TLS                                -> healthy with --starttls
+    "modern_starttls": dict(mode="starttls"),
+    # plaintext; EHLO offers STARTTLS; MAIL before TLS gets 530 5.7.0 -> smtp.starttls-required (--plain)
+    "starttls_required": dict(mode="plain", behaviour="starttls-required"),
+    # plaintext; closes the connection right after accept()       -> net.closed
+    "close_on_accept": dict(mode="plain", behaviour="close-on-accept"),
+    # plaintext; greets, then closes before answering EHLO        -> net.closed
+    "close_after_greeting": dict(mode="plain", behaviour="close-after-greeting"),
+    # plaintext; the greeting is an HTTP response                 -> smtp.bad-reply
+    "bad_greeting": dict(mode="plain", behaviour="bad-greeting"),
+}
+
+
+def make_dhparams(path):
+    """RFC 7919 ffdhe2048 parameters (PEM "DH PARAMETERS"); instant, nothing is generated."""
+    run(["openssl", "genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "dh_param:ffdhe2048", "-out", path])
+    return path
+
+
+def make_not_yet_valid(certs):
+    """A localhost certificate under the test CA valid only from 2090: tls.cert.not-yet-valid.
+
+    Written into certs.dir (removed with it); returns a CertPair.
+    """
+    if getattr(certs, "not_yet_valid", None):
+        return certs.not_yet_valid
+    certs._key_and_csr("notyet", "localhost")
+    crt = certs._sign("ca", "notyet", _LEAF_EXT.format(san=LOCALHOST_SAN),
+                      start="20900101000000Z", end="20950101000000Z")
+    certs.not_yet_valid = CertPair(crt, certs._p("notyet.key"))
+    return certs.not_yet_valid
+
+
+class TlsListener:
+    """servers/tls_listener.py (Debian's python3 + system OpenSSL) on a free 127.0.0.1 port:
+    a minimal SMTP server (greeting, EHLO, MAIL/RCPT/DATA/RSET/NOOP/QUIT; messages are
+    discarded) behind a deliberately restricted TLS configuration.
+
+      TlsListener(certs, preset="dhe_only")     one of TLS_LISTENER_PRESETS
+      TlsListener(certs, ciphers=..., max_version="TLSv1_2", ...)   explicit
+
+    Keyword arguments: pair (CertPair, default certs.server), ciphers, seclevel0,
+    min_version, max_version (TLSv1 TLSv1_1 TLSv1_2 TLSv1_3), dhparams (path, or True
+    for ffdhe2048), sigalgs ("RSA+SHA1"), require_client_cert (client CA = certs.ca_file),
+    mode ("tls" implicit, "starttls", "plain"), behaviour (see the script).
+
+    port, mode, name, log_text(), log_tail(), handshakes() (the "TLS established"/
+    "TLS handshake failed" lines the server logged).
+    """
+
+    def __init__(self, certs, preset=None, **kw):
+        self.certs = certs
+        self.name = preset or "custom"
+        opts = dict(TLS_LISTENER_PRESETS[preset]) if preset else {}
+        opts.update(kw)
+        self.opts = opts
+        self.mode = opts.get("mode", "tls")
+        self.base = None
+        self.proc = None
+        self.port = None
+
+    def __enter__(self):
+        self.base = _make_tempdir("postern-tlslistener-")
+        try:
+            o = self.opts
+            pair = o.get("pair") or self.certs.server
+            self.port = free_port()
+            self.log_path = os.path.join(self.base, "server.log")
+            ready = os.path.join(self.base, ".ready")
+            cmd = [DEBIAN_PYTHON, "-W", "ignore::DeprecationWarning", os.path.join(SERVERS, "tls_listener.py"),
+                   "--host", LOOPBACK4, "--port", str(self.port), "--cert", pair.chain, "--key", pair.key,
+                   "--behaviour", o.get("behaviour", "normal"), "--ready", ready]
+            if self.mode == "starttls":
+                cmd.append("--starttls")
+            elif self.mode == "plain":
+                cmd.append("--plain")
+            elif self.mode != "tls":
+                raise ValueError(f"mode {self.mode!r}")
+            if o.get("ciphers"):
+                cmd += ["--ciphers", o["ciphers"]]
+            if o.get("seclevel0"):
+                cmd.append("--seclevel0")
+            if o.get("min_version"):
+                cmd += ["--min-version", o["min_version"]]
+            if o.get("max_version"):
+                cmd += ["--max-version", o["max_version"]]
+            dh = o.get("dhparams")
+            if dh is True:
+                dh = make_dhparams(os.path.join(self.base, "dh.pem"))
+            if dh:
+                cmd += ["--dhparams", dh]
+            if o.get("sigalgs"):
+                cmd += ["--sigalgs", o["sigalgs"]]
+            if o.get("require_client_cert"):
+                cmd += ["--require-client-cert", "--client-ca", self.certs.ca_file]
+            self.cmd = cmd
+            self._log = open(self.log_path, "wb")
+            env = dict(os.environ, TMPDIR=self.base)  # the --sigalgs OpenSSL config goes there
+            self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+            # Wait for the ready file rather than connecting (a probe connection
+            # would be logged as a failed handshake).
+            deadline = time.monotonic() + 20
+            while not os.path.exists(ready):
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"tls_listener.py ({self.name}) exited with {self.proc.returncode}{self.log_tail()}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"tls_listener.py ({self.name}) did not get ready{self.log_tail()}")
+                time.sleep(0.02)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        _terminate(self.proc)
+        if getattr(self, "_log", None):
+            self._log.close()
+        if self.base and not os.environ.get("POSTERN_KEEP_TMP"):
+            shutil.rmtree(self.base, ignore_errors=True)
+        return False
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def log_tail(self, n=40):
+        lines = self.log_text().splitlines(True)[-n:]
+        return f"\n--- tls_listener.py {self.name} :{self.port} log (tail) ---\n" + "".join(lines) if lines else ""
+
+    def handshakes(self):
+        return [l for l in self.log_text().splitlines() if "TLS established" in l or "TLS handshake failed" in l]
+
+
+class OpensslServer:
+    """`openssl s_server` on a free 127.0.0.1 port with extra options, e.g. the
+    SHA-1-only signer:
+
+        OpensslServer(certs, ["-tls1_2", "-sigalgs", "RSA+SHA1",
+                              "-cipher", "ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0"])
+
+    It does not speak SMTP: stdin is /dev/null, so after a handshake completes
+    s_server reads EOF from stdin and closes that connection (sending nothing),
+    then accepts the next one (one connection at a time). Good only for
+    handshake-level checks; TlsListener(preset="sha1_only") is the SMTP-speaking
+    equivalent. port, log_tail().
+    """
+
+    def __init__(self, certs, options, pair=None):
+        self.certs = certs
+        self.options = list(options)
+        self.pair = pair or certs.server
+        self.base = None
+        self.proc = None
+
+    def __enter__(self):
+        self.base = _make_tempdir("postern-sserver-")
+        try:
+            self.port = free_port()
+            self.log_path = os.path.join(self.base, "s_server.log")
+            self._log = open(self.log_path, "wb")
+            self.cmd = ["openssl", "s_server", "-accept", f"{LOOPBACK4}:{self.port}", "-cert", self.pair.chain,
+                        "-key", self.pair.key, "-quiet"] + self.options
+            self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self._log,
+                                         stderr=subprocess.STDOUT)
+            # A probe connect is harmless here (s_server logs an error and goes on).
+            wait_listening(LOOPBACK4, self.port, proc=self.proc)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        _terminate(self.proc)
+        if getattr(self, "_log", None):
+            self._log.close()
+        if self.base and not os.environ.get("POSTERN_KEEP_TMP"):
+            shutil.rmtree(self.base, ignore_errors=True)
+        return False
+
+    def log_tail(self, n=40):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f"\n--- openssl s_server :{self.port} log (tail) ---\n" + "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+
+def _is_allowed_doctor_host(host):
+    return host in (LOOPBACK4, LOOPBACK6, "localhost") or host.endswith(".invalid")
+
+
+def run_doctor(host, port, ports, mode=None, ca_file=None, tls_name=None, timeout=None, json_out=True,
+               extra=(), run_timeout=60):
+    """Run `postern doctor HOST:PORT ... --ports LIST`.
+
+    ports is REQUIRED (an int, or a list of ints): the list of other ports doctor may
+    try for secure alternatives. It always replaces the defaults (465, 587, 25), so a
+    test never touches real mail ports. host must be loopback (or a *.invalid name
+    that cannot resolve). mode: "tls", "starttls", "plain" or None (doctor's default).
+    A run longer than run_timeout seconds is killed (result.timed_out, exit_code None).
+    """
+    if ports is None or ports == [] or ports == ():
+        raise ValueError("run_doctor needs an explicit --ports list (loopback test ports)")
+    if not _is_allowed_doctor_host(host):
+        raise ValueError(f"doctor target {host!r} is not loopback")
+    if isinstance(ports, int):
+        ports = [ports]
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    args = ["doctor", target]
+    if mode:
+        assert mode in ("tls", "starttls", "plain"), mode
+        args.append("--" + mode)
+    if ca_file:
+        args += ["--ca-file", ca_file]
+    if tls_name:
+        args += ["--tls-name", tls_name]
+    if timeout is not None:
+        args += ["--timeout", str(timeout)]
+    args += ["--ports", ",".join(str(p) for p in ports)]
+    if json_out:
+        args.append("--json")
+    return run_postern_bounded(args + list(extra), timeout=run_timeout)
+
+
+def run_postern_bounded(args, timeout=60, env=None):
+    """Like run_postern, but a run that exceeds `timeout` does not raise: the whole
+    process group (GNU time and postern) is killed and the result has
+    timed_out=True, exit_code None, and whatever output came so far — so the test
+    fails with the usual description and no postern process is left behind.
+    """
+    import threading
+    cmd = [require_postern()] + list(args)
+    e = dict(os.environ)
+    e.pop("POSTERN_PASSWORD", None)
+    if env:
+        e.update(env)
+    rss_file = None
+    full = list(cmd)
+    if os.path.exists("/usr/bin/time"):
+        fd, rss_file = tempfile.mkstemp(prefix="postern-rss-")
+        os.close(fd)
+        full = ["/usr/bin/time", "-f", "%M", "-o", rss_file] + full
+    t0 = time.monotonic()
+    p = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=e, start_new_session=True)
+    bufs = {"out": [], "err": []}
+
+    def pump(stream, key):
+        for chunk in iter(lambda: stream.read(65536), b""):
+            bufs[key].append(chunk)
+
+    threads = [threading.Thread(target=pump, args=(p.stdout, "out"), daemon=True),
+               threading.Thread(target=pump, args=(p.stderr, "err"), daemon=True)]
+    for t in threads:
+        t.start()
+    timed_out = False
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)  # our own new session: GNU time and postern only
+        p.wait()
+    for t in threads:
+        t.join(10)
+    p.stdout.close()
+    p.stderr.close()
+    c = _Completed()
+    c.returncode = None if timed_out else p.returncode
+    c.stdout = b"".join(bufs["out"])
+    c.stderr = b"".join(bufs["err"])
+    if timed_out:
+        c.stderr += f"\n[harness: killed after {timeout}s without finishing]\n".encode()
+    c.max_rss_kb = None
+    if rss_file:
+        try:
+            with open(rss_file) as f:
+                words = f.read().split()
+            c.max_rss_kb = int(words[-1]) if words and words[-1].isdigit() else None
+        finally:
+            os.unlink(rss_file)
+    res = PosternResult(cmd, c, time.monotonic() - t0)
+    res.timed_out = timed_out
+    return res
