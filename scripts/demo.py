@@ -38,6 +38,9 @@ def main():
         rc1 = show("1. strict profile (the default) against the legacy relay: refused",
                    ["send", "--server", relay, "--tls", *common, "--to", "strict@example.net",
                     "--subject", "strict", "--text", "this should not be sent"])
+        rcd = show("1b. postern doctor on the relay: the real cause, and what to do, safest first",
+                   ["doctor", relay, "--tls", "--ca-file", certs.ca_file, "--timeout", "10",
+                    "--ports", f"{pf.rsa_only},{pf.starttls}"])
         rc2 = show("2. compat profile, allowed explicitly for this relay: sent, and the weaker TLS is named",
                    ["send", "--server", relay, "--tls", "--tls-profile", "compat", *common,
                     "--to", "legacy@example.net", "--subject", "Grüße über den alten Relay",
@@ -53,7 +56,7 @@ def main():
             print(f"--- envelope {m.sender} -> {', '.join(m.recipients)}")
             print(m.data.decode("utf-8", "replace").rstrip())
         stored_strict = [m for m in got if "strict@example.net" in m.recipients]
-        ok = rc1 == 77 and rc2 == 0 and rc3 == 0 and not stored_strict
+        ok = rc1 == 77 and rcd == 77 and rc2 == 0 and rc3 == 0 and not stored_strict
         print("\ndemo " + ("OK: strict refused the RSA-only relay, compat and strict STARTTLS delivered"
                            if ok else "FAILED"))
         return 0 if ok else 1
