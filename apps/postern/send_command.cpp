@@ -14,24 +14,6 @@
 namespace postern::cli {
 namespace {
 
-struct send_args {
-  std::string server;
-  bool tls = false, starttls = false, plain = false;
-  std::string profile = "strict";
-  std::string from;
-  std::vector<std::string> to;
-  std::string subject, text;
-  bool have_subject = false, have_text = false;
-  std::vector<std::string> files;
-  std::string ca_file, tls_name;
-  bool insecure = false;
-  double timeout = 0;
-  std::string user, password_file, password_command, auth;
-  bool allow_plaintext_auth = false;
-  std::string ehlo;
-  std::string ports;
-  bool json = false, verbose = false;
-};
 
 std::string first_line(std::string s) {
   auto end = s.find_first_of("\r\n");
@@ -73,6 +55,11 @@ std::vector<send::message> build_messages(const send_args& a) {
     m.subject = a.subject;
     m.text = a.text;
     out.push_back({env, mime::build(m)});
+    return out;
+  }
+  if (a.message_data) {
+    if (a.message_data->empty()) throw usage_error{"input", "the message is empty", EX_DATAERR};
+    out.push_back({env, *a.message_data});
     return out;
   }
   std::vector<std::string> files = a.files;
@@ -140,6 +127,8 @@ void print_transcript(const send::report& r) {
     std::cerr << tag << e.text << "\n";
   }
 }
+
+}  // namespace
 
 int run_send(const send_args& a) {
   if (int modes = a.tls + a.starttls + a.plain; modes != 1)
@@ -223,8 +212,6 @@ int run_send(const send_args& a) {
   return r.exit_code ? r.exit_code : EX_SOFTWARE;
 }
 
-
-}  // namespace
 
 command add_send_command(CLI::App& app) {
   auto a = std::make_shared<send_args>();
