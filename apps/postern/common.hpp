@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "postern/diagnose/finding.hpp"
+#include "postern/plan/accounts.hpp"
 
 namespace postern::cli {
 
@@ -65,6 +67,49 @@ command add_send_command(CLI::App& app);
 command add_doctor_command(CLI::App& app);
 command add_tls_profile_command(CLI::App& app);
 command add_probe_command(CLI::App& app);
+command add_accounts_command(CLI::App& app);  ///< `postern accounts`: the accounts of the config file
+
+// -- accounts (accounts_cli.cpp, docs/config.md) ----------------------------------------------
+
+/** Which send_args fields the command line set: those win over the account's. */
+struct explicit_flags {
+  bool server = false, mode = false, profile = false, allow = false, from = false, user = false,
+       password = false, auth = false, ca_file = false, tls_name = false, ports = false, ehlo = false,
+       timeout = false;
+};
+/** Fills @p a from @p acc, except the fields in @p given (mode tls/starttls/plain/auto; server = host[:port]). */
+void apply_account(send_args& a, const plan::account& acc, const explicit_flags& given);
+
+/** The config file: where it is (or would be), and its accounts when it exists. */
+struct loaded_config {
+  std::string path;
+  std::optional<plan::config> config;  ///< nullopt: no file
+};
+/**
+ * Reads @p path ("" = plan::default_config_path()). A missing file is nullopt unless @p required;
+ * unreadable or malformed files throw usage_error{"config", "PATH line N: ...", EX_CONFIG}.
+ */
+loaded_config load_config(const std::string& path, bool required);
+
+/** `--account NAME` and `--config FILE` of `postern send`. */
+struct account_options {
+  std::string account, config;
+};
+/** Adds --account/--config to @p cmd (postern send). */
+std::shared_ptr<account_options> add_account_options(CLI::App& cmd);
+/**
+ * Before run_send: applies --account NAME (or, without it and without --server, the config's
+ * default account) to @p a; options given on @p cmd's command line win. Then requires a server
+ * and a sender. Throws usage_error (EX_CONFIG for config problems, EX_USAGE for missing flags).
+ */
+void apply_account_options(const account_options& o, CLI::App& cmd, send_args& a);
+
+// -- sendmail-compatible mode (sendmail_mode.cpp) ---------------------------------------------
+
+/** True when argv[0]'s name is "sendmail" or argv[1] is a sendmail flag (-t, -i, -oi, -f…). */
+bool is_sendmail_invocation(int argc, char** argv);
+/** `sendmail [-t] [-i] [-f FROM] [-a ACCOUNT] [-C FILE] [--] [recipients…] < message`; sysexits code. */
+int run_sendmail_mode(int argc, char** argv);
 
 /** "host", "host:port", "[v6]:port"; port 0 when absent. */
 std::pair<std::string, std::uint16_t> split_server(const std::string& s);

@@ -5,10 +5,13 @@
 
 int main(int argc, char** argv) {
   using namespace postern::cli;
+  // Through a link named sendmail, or `postern -t -i ...`: the sendmail-compatible mode.
+  if (is_sendmail_invocation(argc, argv)) return run_sendmail_mode(argc, argv);
   CLI::App app{"postern: SMTP submission over the strongest TLS the server accepts"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "postern 0.1.0");
-  std::vector<command> commands{add_send_command(app), add_doctor_command(app), add_tls_profile_command(app), add_probe_command(app)};
+  std::vector<command> commands{add_send_command(app), add_doctor_command(app), add_tls_profile_command(app), add_probe_command(app),
+                                add_accounts_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -156,6 +156,17 @@ class investigation {
 
   diagnosis take() { return std::move(d_); }
 
+  asio::awaitable<void> try_only(const std::vector<route_probe>& routes) {
+    std::vector<attempt_spec> specs;
+    for (const auto& r : routes) {
+      const tls::policy* p = tls::profile(r.profile);
+      specs.push_back(spec(r.profile, r.port, r.mode, p ? *p : strict(), true));
+      if (r.mode != net::mode::implicit_tls) specs.back().silence_window = std::min(t_.silence_window, std::chrono::milliseconds(1000));
+    }
+    auto results = co_await run_all(specs);
+    record(specs, results);
+  }
+
  private:
   static const tls::policy& strict() { return *tls::profile("strict"); }
 
@@ -178,8 +189,14 @@ class investigation {
     for (std::size_t i = 0; i < specs.size(); ++i) {
       route_attempt r{specs[i].port, net::to_string(specs[i].mode), specs[i].label, results[i].ok(),
                       results[i].code, ""};
-      if (results[i].tls) r.detail = results[i].tls->version + " " + results[i].tls->cipher;
-      else r.detail = results[i].summary;
+      if (results[i].tls) {
+        r.detail = results[i].tls->version + " " + results[i].tls->cipher;
+        r.tls_version = results[i].tls->version;
+        r.cipher = results[i].tls->cipher;
+        r.kx = results[i].tls->kx;
+      } else {
+        r.detail = results[i].summary;
+      }
       d_.routes_tried.push_back(std::move(r));
     }
   }
@@ -382,6 +399,16 @@ class investigation {
 };
 
 }  // namespace
+
+std::vector<route_attempt> try_routes(const target& t, const std::vector<route_probe>& routes) {
+  asio::io_context io;
+  investigation inv(t);
+  std::exception_ptr crashed;
+  asio::co_spawn(io, inv.try_only(routes), [&](std::exception_ptr e) { crashed = e; });
+  io.run();
+  if (crashed) std::rethrow_exception(crashed);
+  return inv.take().routes_tried;
+}
 
 diagnosis run(const target& t) {
   asio::io_context io;

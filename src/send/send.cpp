@@ -171,6 +171,13 @@ class driver {
                         h.peer_key_sha256};
     info("TLS " + h.version + " " + h.cipher + (h.group.empty() ? "" : " " + h.group) + ", profile " +
          o_.tls_profile);
+    if (o_.check_tls) {
+      if (auto refused = o_.check_tls(*r_.tls)) {
+        info("refused after the handshake: " + refused->summary);
+        fail_with(*refused, 77);
+        co_return false;
+      }
+    }
     co_return true;
   }
 

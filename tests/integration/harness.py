@@ -1407,3 +1407,246 @@ def run_postern_bounded(args, timeout=60, env=None):
     res = PosternResult(cmd, c, time.monotonic() - t0)
     res.timed_out = timed_out
     return res
+
+
+# --------------------------------------------------------------------------
+# `postern probe` tests (test_probe.py) and bench/probe: reference scanners
+# and clients — sslscan, testssl, openssl s_client, the rustls client,
+# headless chromium. Only loopback targets.
+# --------------------------------------------------------------------------
+
+# TLS 1.2 only, ciphers in a deliberately unusual server order (CBC first,
+# then the GCM/ChaCha suites out of strength order); the server's order wins.
+TLS_LISTENER_PRESETS["server_order"] = dict(
+    max_version="TLSv1_2",
+    ciphers="ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256")
+
+RUSTLS_CLIENT_SRC = os.path.join(HERE, "rustls_client")
+RUSTLS_CLIENT_BUILD = os.environ.get("POSTERN_RUSTLS_CLIENT_DIR", "/tmp/postern-rustls-client")
+_rustls_client = {}
+_openssl_ciphers = {}
+
+
+def _require_loopback(host):
+    if host not in (LOOPBACK4, LOOPBACK6, "localhost"):
+        raise ValueError(f"target {host!r} is not loopback")
+
+
+def rustls_client_path():
+    """Path of the reference rustls client (tests/integration/rustls_client), built on first
+    use with Debian's cargo from Debian's packaged crates, offline, into RUSTLS_CLIENT_BUILD
+    (env POSTERN_RUSTLS_CLIENT_DIR; kept between runs, rebuilt when a source changed).
+
+    Raises SkipTest only when the toolchain or the packaged crates are missing (cargo's
+    error included); any other build failure raises RuntimeError.
+    """
+    if "path" in _rustls_client:
+        return _rustls_client["path"]
+    if "skip" in _rustls_client:
+        raise unittest.SkipTest(_rustls_client["skip"])
+    t0 = time.monotonic()
+    r = subprocess.run([os.path.join(RUSTLS_CLIENT_SRC, "build.sh"), RUSTLS_CLIENT_BUILD],
+                       capture_output=True, text=True, timeout=900)
+    if r.returncode != 0:
+        err = r.stderr.strip()
+        missing = (r.returncode == 3 or "no matching package named" in err or "failed to select a version" in err
+                   or "failed to load source for dependency" in err)
+        if missing:
+            _rustls_client["skip"] = f"rustls client cannot be built here (Debian crates/toolchain missing): {err[-1500:]}"
+            raise unittest.SkipTest(_rustls_client["skip"])
+        raise RuntimeError(f"building the rustls client failed ({r.returncode}):\n{err[-4000:]}")
+    _rustls_client["path"] = r.stdout.strip().splitlines()[-1]
+    _rustls_client["build_seconds"] = time.monotonic() - t0
+    return _rustls_client["path"]
+
+
+def run_rustls_client(host, port, ca_file, starttls=False, tls_name=None, timeout=60):
+    """Handshake with rustls' default configuration; returns its JSON line as a dict
+    ({"ok": True, "version": "TLSv1_3", "suite": "TLS13_..."} or {"ok": False, "error": ...})."""
+    _require_loopback(host)
+    cmd = [rustls_client_path(), host, str(port), ca_file]
+    if starttls:
+        cmd.append("starttls")
+    if tls_name:
+        cmd.append(tls_name)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    try:
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise RuntimeError(f"rustls_client printed no JSON ({r.returncode}): {r.stdout!r} {r.stderr!r}")
+    out["exit_code"] = r.returncode
+    return out
+
+
+def rustls_suite_to_iana(name):
+    """rustls' Debug name of a suite -> IANA name (TLS13_AES_256_GCM_SHA384 -> TLS_AES_256_GCM_SHA384)."""
+    return "TLS_" + name[len("TLS13_"):] if name.startswith("TLS13_") else name
+
+
+def rustls_version_to_postern(v):
+    """TLSv1_3 -> TLSv1.3"""
+    return v.replace("_", ".")
+
+
+def suite_code(code):
+    """'0x009C', '0x9c', 'x9c', 0x9c, '0x00,0x9C' -> 0x009c as int."""
+    if isinstance(code, int):
+        return code
+    c = code.strip().lower().replace(",0x", "").replace(",", "")
+    if c.startswith("0x"):
+        c = c[2:]
+    elif c.startswith("x"):
+        c = c[1:]
+    return int(c, 16)
+
+
+def openssl_cipher_table():
+    """{code int: (openssl name, protocol column)} of every suite this OpenSSL knows
+    (`openssl ciphers -V ALL:COMPLEMENTOFALL:@SECLEVEL=0`)."""
+    if _openssl_ciphers:
+        return _openssl_ciphers
+    r = run(["openssl", "ciphers", "-V", "ALL:COMPLEMENTOFALL:@SECLEVEL=0"], text=True)
+    table = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s*0x([0-9A-Fa-f]{2}),0x([0-9A-Fa-f]{2}) - (\S+)\s+(\S+)", line)
+        if m:
+            table[int(m.group(1) + m.group(2), 16)] = (m.group(3), m.group(4))
+    _openssl_ciphers.update(table)
+    return table
+
+
+def run_sslscan(port, host=LOOPBACK4, starttls=False, timeout=120):
+    """`sslscan --no-colour --xml=-` (with --starttls-smtp for STARTTLS ports), parsed:
+    {"protocols": {"TLSv1.2": True, ...}, "ciphers": {(version, code int), ...},
+     "preferred": {version: code}, "groups": {(version, name), ...}, "certs": [dict], "xml": text,
+     "elapsed": s}"""
+    import xml.etree.ElementTree as ET
+    _require_loopback(host)
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    cmd = ["sslscan", "--no-colour", "--xml=-"] + (["--starttls-smtp"] if starttls else []) + [target]
+    t0 = time.monotonic()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    elapsed = time.monotonic() - t0
+    xml_text = r.stdout[r.stdout.find("<?xml"):] if "<?xml" in r.stdout else r.stdout
+    root = ET.fromstring(xml_text)
+    test = root.find("ssltest")
+    if test is None:
+        raise RuntimeError(f"sslscan gave no <ssltest> ({r.returncode}): {r.stdout[-2000:]} {r.stderr[-2000:]}")
+    out = {"protocols": {}, "ciphers": set(), "preferred": {}, "groups": set(), "certs": [], "xml": xml_text,
+           "elapsed": elapsed, "cmd": cmd}
+    for p in test.findall("protocol"):
+        name = ("SSLv" if p.get("type") == "ssl" else "TLSv") + p.get("version")
+        out["protocols"][name] = p.get("enabled") == "1"
+    for c in test.findall("cipher"):
+        code = suite_code(c.get("id"))
+        out["ciphers"].add((c.get("sslversion"), code))
+        if c.get("status") == "preferred":
+            out["preferred"][c.get("sslversion")] = code
+    for g in test.findall("group"):
+        out["groups"].add((g.get("sslversion"), g.get("name").split(" ")[0]))
+    for cert in test.iter("certificate"):
+        d = {child.tag: (child.text or "").strip() for child in cert}
+        pk = cert.find("pk")
+        if pk is not None:
+            d["pk_type"], d["pk_bits"] = pk.get("type"), pk.get("bits")
+        out["certs"].append(d)
+    return out
+
+
+TESTSSL = shutil.which("testssl") or shutil.which("testssl.sh")
+
+
+def run_testssl(port, json_file, host=LOOPBACK4, starttls=False, timeout=300):
+    """`testssl --quiet --color 0 -E` (each cipher per protocol) offline: --ip given,
+    --nodns min, --warnings off (no prompts). Returns {"ciphers": {(version, code)},
+    "elapsed": s, "exit_code", "stdout", "cmd"}. Raises SkipTest if testssl is missing."""
+    _require_loopback(host)
+    if not TESTSSL:
+        raise unittest.SkipTest("testssl / testssl.sh is not installed (scripts/setup.sh)")
+    cmd = ["timeout", str(timeout), TESTSSL, "--quiet", "--color", "0", "-E", "--ip", host, "--nodns", "min",
+           "--warnings", "off", "--jsonfile-pretty", json_file]
+    if starttls:
+        cmd += ["--starttls", "smtp"]
+    cmd.append(f"{host}:{port}")
+    t0 = time.monotonic()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 30)
+    out = {"elapsed": time.monotonic() - t0, "exit_code": r.returncode, "stdout": r.stdout + r.stderr,
+           "cmd": cmd, "ciphers": set()}
+    versions = {"ssl2": "SSLv2", "ssl3": "SSLv3", "tls1": "TLSv1.0", "tls1_1": "TLSv1.1", "tls1_2": "TLSv1.2",
+                "tls1_3": "TLSv1.3"}
+    try:
+        with open(json_file) as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        out["error"] = f"no JSON from testssl: {e}"
+        return out
+    for scan in data.get("scanResult", []):
+        for item in scan.get("cipherTests", []):
+            m = re.match(r"cipher-(ssl2|ssl3|tls1|tls1_1|tls1_2|tls1_3)_x([0-9a-fA-F]+)$", item.get("id", ""))
+            if m:
+                out["ciphers"].add((versions[m.group(1)], int(m.group(2), 16)))
+    return out
+
+
+def openssl_negotiate(port, openssl_names, version="-tls1_2", host=LOOPBACK4, starttls=False, timeout=30):
+    """Suite an `openssl s_client VERSION -cipher LIST` handshake negotiates (OpenSSL name),
+    or None when the handshake fails. The order of openssl_names is the client's preference."""
+    _require_loopback(host)
+    cmd = ["openssl", "s_client", "-connect", f"{host}:{port}", version, "-brief",
+           "-cipher", ":".join(openssl_names) + ":@SECLEVEL=0"]
+    if starttls:
+        cmd += ["-starttls", "smtp"]
+    r = subprocess.run(cmd, input="", capture_output=True, text=True, timeout=timeout)
+    m = re.search(r"^Ciphersuite: (\S+)", r.stdout + r.stderr, re.M)
+    return m.group(1) if m else None
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def chromium(url_or_path, mode="dump-dom", out=None, timeout=90):
+    """Headless chromium, no network services: mode "dump-dom" returns the DOM as text;
+    mode "screenshot" writes a PNG to `out`. Raises SkipTest if chromium is missing."""
+    if not CHROMIUM:
+        raise unittest.SkipTest("chromium is not installed (scripts/setup.sh)")
+    url = url_or_path if "://" in url_or_path else "file://" + os.path.abspath(url_or_path)
+    profile = tempfile.mkdtemp(prefix="postern-chromium-")
+    try:
+        cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--disable-dev-shm-usage", "--user-data-dir=" + profile]
+        if mode == "dump-dom":
+            cmd.append("--dump-dom")
+        elif mode == "screenshot":
+            cmd += ["--screenshot=" + out, "--window-size=1280,2000", "--hide-scrollbars"]
+        else:
+            raise ValueError(mode)
+        cmd.append(url)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, start_new_session=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"chromium failed ({r.returncode}): {r.stderr[-2000:]}")
+        return r.stdout
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def x509_fields(cert_file):
+    """Fields of a PEM certificate via the openssl CLI: subject/issuer (RFC 2253), sans
+    (list as printed), key_bits, key_type, signature_algorithm, not_before/not_after (str)."""
+    r = run(["openssl", "x509", "-in", cert_file, "-noout", "-subject", "-issuer", "-startdate", "-enddate",
+             "-nameopt", "RFC2253", "-ext", "subjectAltName", "-text"], text=True)
+    t = r.stdout
+    f = {}
+    f["subject"] = re.search(r"^subject=(.*)$", t, re.M).group(1).strip()
+    f["issuer"] = re.search(r"^issuer=(.*)$", t, re.M).group(1).strip()
+    f["not_before"] = re.search(r"^notBefore=(.*)$", t, re.M).group(1).strip()
+    f["not_after"] = re.search(r"^notAfter=(.*)$", t, re.M).group(1).strip()
+    m = re.search(r"X509v3 Subject Alternative Name:.*?\n\s*(.*)", t)
+    f["sans"] = [s.strip() for s in m.group(1).split(",")] if m else []
+    m = re.search(r"Public-Key: \((\d+) bit\)", t)
+    f["key_bits"] = int(m.group(1)) if m else None
+    m = re.search(r"Public Key Algorithm: (\S+)", t)
+    f["key_type"] = m.group(1) if m else None
+    m = re.search(r"Signature Algorithm: (\S+)", t)
+    f["signature_algorithm"] = m.group(1) if m else None
+    return f

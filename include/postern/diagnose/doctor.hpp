@@ -40,4 +40,18 @@ struct target {
 /** Runs the whole investigation; never throws for network or TLS problems. */
 diagnosis run(const target& t);
 
+/** One route to try: a port, a mode and a profile name. */
+struct route_probe {
+  std::uint16_t port = 0;
+  net::mode mode = net::mode::starttls;
+  std::string profile = "strict";
+};
+
+/**
+ * Tries every route at once, as doctor does (connect, TLS with the certificate verified,
+ * EHLO; no mail, no credentials). A plaintext wait on a silent port ends early when the
+ * port turns out to be implicit TLS. One result per route, in order.
+ */
+std::vector<route_attempt> try_routes(const target& t, const std::vector<route_probe>& routes);
+
 }  // namespace postern::diagnose

@@ -36,6 +36,9 @@ struct route_attempt {
   bool ok = false;
   std::string code;           ///< cause code when it failed
   std::string detail;         ///< version and suite agreed, or the failure's summary
+  std::string tls_version;    ///< when TLS came up: "TLSv1.3"
+  std::string cipher;         ///< IANA name
+  std::string kx;             ///< "ECDHE", "DHE", "RSA", "" (TLS 1.3)
 };
 
 struct diagnosis {

@@ -10,6 +10,7 @@
  */
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,17 @@ struct auth_options {
   std::optional<std::string> mechanism;    ///< force one; else the strongest offered
 };
 
+/** A failure in plain words with its DESIGN.md cause code. */
+struct failure {
+  std::string code;                        ///< e.g. "net.refused", "tls.handshake-failed"
+  std::string summary;                     ///< one line
+  std::string detail;                      ///< evidence: the reply, the OpenSSL reason…
+};
+
+struct tls_report {
+  std::string profile, version, cipher, kx, group, peer_subject, peer_issuer, peer_not_after, peer_key_sha256;
+};
+
 struct options {
   std::string host;
   std::uint16_t port = 0;                  ///< 0: default_port(mode)
@@ -56,22 +68,14 @@ struct options {
   /** A plaintext connection silent this long gets a second connection that checks for an
       implicit-TLS port (mode.plaintext-on-tls-port) instead of waiting out the greeting; 0: never. */
   std::chrono::milliseconds silence_window{std::chrono::seconds(3)};
+  /** Called right after each TLS handshake, before credentials or mail travel: a failure it
+      returns aborts the connection (the host memory's downgrade check, cause plan.downgrade). */
+  std::function<std::optional<failure>(const tls_report&)> check_tls;
 };
 
 struct message {
   smtp::envelope envelope;
   std::string content;                     ///< RFC 5322 text; LF or CRLF line ends
-};
-
-/** A failure in plain words with its DESIGN.md cause code. */
-struct failure {
-  std::string code;                        ///< e.g. "net.refused", "tls.handshake-failed"
-  std::string summary;                     ///< one line
-  std::string detail;                      ///< evidence: the reply, the OpenSSL reason…
-};
-
-struct tls_report {
-  std::string profile, version, cipher, kx, group, peer_subject, peer_issuer, peer_not_after, peer_key_sha256;
 };
 
 struct recipient_report {

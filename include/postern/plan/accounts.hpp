@@ -1,0 +1,67 @@
+#pragma once
+/**
+ * @file Named accounts: the configuration file `postern send --account NAME` and the
+ * sendmail-compatible mode read (docs/config.md). The parser is pure; only
+ * default_config_path() looks at the environment.
+ *
+ *   std::string error;
+ *   auto cfg = plan::parse_config("account relay\n  host smtp.example.org\ndefault relay\n", error);
+ *   const plan::account* a = cfg ? cfg->default_one() : nullptr;   // a->host == "smtp.example.org"
+ */
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace postern::plan {
+
+/** One `account NAME` block, with what `defaults` gave it already applied. Empty = not set. */
+struct account {
+  std::string name;
+  std::string host;
+  std::optional<std::uint16_t> port;
+  std::string mode;         ///< "tls", "starttls", "plain", "auto"; "" = auto
+  std::string tls_profile;  ///< "strict", "compat", "legacy"; "" = strict
+  std::vector<std::string>
+      allow;  ///< weaker profiles automatic routing may use for this account: compat, legacy
+  std::string user;
+  std::string password_command;
+  std::string password_file;
+  std::string auth;  ///< forced SASL mechanism
+  std::string from;
+  std::string tls_name;
+  std::string ca_file;
+  std::string ports;  ///< "465,587", validated
+  std::string ehlo;
+  double timeout = 0;    ///< seconds per step; 0 = built-in defaults
+  std::size_t line = 0;  ///< where `account NAME` is, for messages
+};
+
+/** A parsed configuration file. */
+struct config {
+  std::vector<account> accounts;  ///< in file order
+  std::string default_account;    ///< from `default NAME`; "" when absent
+
+  /** The account called @p name, or nullptr. */
+  const account* find(std::string_view name) const;
+  /** The account named by `default NAME`, else one called "default", else nullptr. */
+  const account* default_one() const;
+};
+
+/**
+ * Parses the msmtp-like format of docs/config.md: one setting per line ("key value"), `#`
+ * comments (a whole line, or after white space), `defaults` (settings inherited by the accounts
+ * that follow), `account NAME`, `default NAME`. A value may be written in double quotes (to keep
+ * a `#` or surrounding spaces; \" and \\ inside).
+ * @param error set to "line N: what is wrong" when nullopt is returned.
+ *
+ *   parse_config("account a\n  hots x\n", error);   // nullopt, error == "line 2: unknown key 'hots' (did you
+ * mean 'host'?)"
+ */
+std::optional<config> parse_config(std::string_view text, std::string& error);
+
+/** $XDG_CONFIG_HOME/postern/config, else $HOME/.config/postern/config ("" when neither is set). */
+std::string default_config_path();
+
+}  // namespace postern::plan

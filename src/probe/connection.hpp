@@ -1,0 +1,78 @@
+#pragma once
+// The prober's connections: the SMTP preamble up to STARTTLS, one raw ClientHello with the
+// server's first flight read back, and full OpenSSL handshakes for the client matrix.
+#include <asio/awaitable.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "postern/net/stream.hpp"
+#include "postern/smtp/capabilities.hpp"
+#include "postern/smtp/reply.hpp"
+#include "postern/tls/policy.hpp"
+#include "probe/enumerate.hpp"
+
+namespace postern::probe {
+
+/** At most N connections at once, shared by every task of a run (single-threaded io_context). */
+class limiter {
+ public:
+  limiter(asio::any_io_executor ex, std::size_t slots) : ex_(std::move(ex)), free_(slots ? slots : 1) {}
+  asio::awaitable<void> acquire();
+  void release();
+
+ private:
+  asio::any_io_executor ex_;
+  std::size_t free_;
+  std::deque<std::shared_ptr<asio::steady_timer>> waiters_;
+};
+
+/** Where and how to connect. */
+struct endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+  bool starttls = false;  ///< run greeting, EHLO, STARTTLS before TLS
+  std::string tls_name;   ///< SNI / verification name
+  std::string ehlo = "localhost";
+  std::chrono::milliseconds timeout{10000};
+};
+
+/** What the plain-text part of an SMTP session showed. */
+struct smtp_view {
+  std::string code;  ///< "" when everything asked for worked, else a cause code
+  std::string summary;
+  std::optional<smtp::reply> greeting;
+  std::optional<smtp::capabilities> caps;
+};
+
+/** One raw ClientHello on a fresh connection (after STARTTLS when ep.starttls). */
+asio::awaitable<hello_outcome> send_hello(endpoint ep, wire::hello_params hello, limiter& jobs);
+
+/** Connects and reads the greeting and EHLO in plain text, then QUIT. */
+asio::awaitable<smtp_view> plain_session(endpoint ep, limiter& jobs);
+
+/** A full handshake with a policy. */
+struct handshake_outcome {
+  bool ok = false;
+  std::string code;  ///< cause code when not ok
+  std::string summary;
+  std::string version, cipher, group;
+  std::vector<std::string> chain_der;  ///< the peer chain as sent (when ok)
+  std::optional<smtp::reply> greeting;  ///< implicit TLS: the greeting read inside TLS
+  std::optional<smtp::capabilities> caps_after_tls;
+};
+
+/**
+ * A real OpenSSL handshake with @p ctx (from tls::make_client_context: it decides what is
+ * offered and how the chain is verified). With @p smtp_after, reads the greeting (implicit TLS)
+ * and sends EHLO over TLS.
+ */
+asio::awaitable<handshake_outcome> real_handshake(endpoint ep, SSL_CTX* ctx, bool insecure, bool smtp_after,
+                                                  limiter& jobs);
+
+}  // namespace postern::probe
