@@ -10,7 +10,7 @@ packages=(
   clang libclang-rt-14-dev
   postfix python3-aiosmtpd
   swaks libnet-ssleay-perl curl msmtp python3 time
-  sslscan testssl.sh chromium cargo rustc librust-rustls-dev
+  sslscan testssl.sh chromium cargo rustc librust-rustls-dev git-email
 )
 
 missing=()

@@ -67,6 +67,7 @@ command add_send_command(CLI::App& app);
 command add_doctor_command(CLI::App& app);
 command add_tls_profile_command(CLI::App& app);
 command add_probe_command(CLI::App& app);
+command add_hosts_command(CLI::App& app);   ///< `postern hosts`: the host memory
 command add_accounts_command(CLI::App& app);  ///< `postern accounts`: the accounts of the config file
 
 // -- accounts (accounts_cli.cpp, docs/config.md) ----------------------------------------------

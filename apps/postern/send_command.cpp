@@ -305,6 +305,13 @@ int run_send(const send_args& a) {
         diagnose::target t = q.base;
         t.port = given_port ? given_port : (q.base.other_ports.empty() ? 587 : q.base.other_ports.front());
         t.mode = conventional_mode(t.port);
+        // Explain the route that got furthest: one whose TLS handshake itself failed.
+        for (const auto& tr : c.tried)
+          if (tr.code.rfind("tls.", 0) == 0) {
+            t.port = tr.port;
+            t.mode = tr.mode == "tls" ? net::mode::implicit_tls : net::mode::starttls;
+            break;
+          }
         diag = diagnose::run(t);
         r.host = o.host;
         r.port = t.port;
@@ -399,7 +406,7 @@ int run_send(const send_args& a) {
 command add_send_command(CLI::App& app) {
   auto a = std::make_shared<send_args>();
   auto* send_cmd = app.add_subcommand("send", "send a message");
-  send_cmd->add_option("--server", a->server, "HOST[:PORT]")->required();
+  send_cmd->add_option("--server", a->server, "HOST[:PORT] (or from --account / the default account)");
   send_cmd->add_flag("--tls", a->tls, "implicit TLS (port 465 style)");
   send_cmd->add_flag("--starttls", a->starttls, "plain connection upgraded with STARTTLS (587/25)");
   send_cmd->add_flag("--plain", a->plain, "no TLS at all (never a fallback)");
@@ -409,7 +416,7 @@ command add_send_command(CLI::App& app) {
   send_cmd->add_option("--state", a->state_file, "host memory file (default $XDG_STATE_HOME/postern/hosts.sqlite)");
   send_cmd->add_flag("--accept-downgrade", a->accept_downgrade, "accept a route weaker than the one remembered");
   send_cmd->add_option("--tls-profile", a->profile, "strict (default), compat or legacy");
-  send_cmd->add_option("--from", a->from, "envelope sender")->required();
+  send_cmd->add_option("--from", a->from, "envelope sender (or the account's from)");
   send_cmd->add_option("--to", a->to, "recipient (repeatable)")->required()->allow_extra_args(false);
   send_cmd->add_option("--subject", a->subject, "build a simple message with this subject");
   send_cmd->add_option("--text", a->text, "build a simple message with this body");
@@ -427,9 +434,11 @@ command add_send_command(CLI::App& app) {
   send_cmd->add_option("--ports", a->ports, "ports automatic routing tries (default 465,587,25); with a mode, where to look for alternatives when it fails");
   send_cmd->add_flag("--json", a->json, "print one JSON result object");
   send_cmd->add_flag("-v,--verbose", a->verbose, "print the SMTP transcript (credentials redacted)");
-  return {send_cmd, [a, send_cmd] {
+  auto acct = add_account_options(*send_cmd);
+  return {send_cmd, [a, send_cmd, acct] {
             a->have_subject = send_cmd->count("--subject") > 0;
             a->have_text = send_cmd->count("--text") > 0;
+            apply_account_options(*acct, *send_cmd, *a);
             return run_send(*a);
           }};
 }

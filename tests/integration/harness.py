@@ -842,7 +842,7 @@ class Faulty:
             self.store_dir = os.path.join(self.base, "store")
             os.makedirs(self.store_dir)
             self.store = MessageStore(self.store_dir, strip_received=False)
-            self.port = free_port()
+            self.port = o.get("port") or free_port()   # a fixed port: the same "host" changing its TLS
             self.log_path = os.path.join(self.base, "server.log")
             cmd = [DEBIAN_PYTHON, os.path.join(SERVERS, "faulty.py"), "--fault", self.fault,
                    "--host", LOOPBACK4, "--port", str(self.port), "--store", self.store_dir]
@@ -957,8 +957,18 @@ def run_postern(args, input=None, env=None, timeout=180):
     e.pop("POSTERN_PASSWORD", None)
     if env:
         e.update(env)
+    # postern remembers each host's strongest route: a fresh memory per call keeps tests
+    # independent (tests of the memory itself pass --state or their own XDG_STATE_HOME).
+    state = None
+    if not env or "XDG_STATE_HOME" not in env:
+        state = tempfile.mkdtemp(prefix="postern-state-")
+        e["XDG_STATE_HOME"] = state
     t0 = time.monotonic()
-    proc = _run_with_rusage(cmd, input, e, timeout)
+    try:
+        proc = _run_with_rusage(cmd, input, e, timeout)
+    finally:
+        if state:
+            shutil.rmtree(state, ignore_errors=True)
     return PosternResult(cmd, proc, time.monotonic() - t0)
 
 
@@ -1118,6 +1128,8 @@ TLS_LISTENER_PRESETS = {
                       sigalgs="RSA+SHA1"),
     # TLS 1.2, demands a client certificate                        -> tls.client-cert-required
     "client_cert": dict(max_version="TLSv1_2", require_client_cert=True),
+    # TLS 1.2 with RSA key exchange only (like the legacy relay)   -> tls.kx.rsa-only
+    "rsa_only": dict(max_version="TLSv1_2", ciphers="AES128-GCM-SHA256:AES256-GCM-SHA384"),
     # control: the same script with Python's/OpenSSL's defaults (TLS 1.2/1.3, ECDHE+AEAD) -> healthy
     "modern": dict(),
     # STARTTLS listener, modern TLS                                -> healthy with --starttls
@@ -1186,7 +1198,7 @@ class TlsListener:
         try:
             o = self.opts
             pair = o.get("pair") or self.certs.server
-            self.port = free_port()
+            self.port = o.get("port") or free_port()   # a fixed port: the same "host" changing its TLS
             self.log_path = os.path.join(self.base, "server.log")
             ready = os.path.join(self.base, ".ready")
             cmd = [DEBIAN_PYTHON, "-W", "ignore::DeprecationWarning", os.path.join(SERVERS, "tls_listener.py"),
@@ -1359,6 +1371,9 @@ def run_postern_bounded(args, timeout=60, env=None):
     e.pop("POSTERN_PASSWORD", None)
     if env:
         e.update(env)
+    if not env or "XDG_STATE_HOME" not in env:
+        # A fresh host memory per call, as in run_postern (left in /tmp: small).
+        e["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="postern-state-")
     rss_file = None
     full = list(cmd)
     if os.path.exists("/usr/bin/time"):
