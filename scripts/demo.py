@@ -7,8 +7,10 @@ private Postfix instance (certificates generated on the spot, nothing from the i
   - port B: STARTTLS with modern TLS (ECDHE, TLS 1.3)
 """
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "tests", "integration"))
@@ -17,10 +19,15 @@ import harness  # noqa: E402
 POSTERN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "build", "postern"))
 
 
+# The demo's own host memory, so that it neither reads nor changes yours.
+STATE = tempfile.mkdtemp(prefix="postern-demo-state-")
+ENV = dict(os.environ, XDG_STATE_HOME=STATE)
+
+
 def show(title, args, stdin=None):
     print(f"\n=== {title}")
     print("$ postern " + " ".join(harness._shell_quote(a) for a in args))
-    p = subprocess.run([POSTERN] + args, input=stdin, capture_output=True, text=True, timeout=120)
+    p = subprocess.run([POSTERN] + args, input=stdin, capture_output=True, text=True, timeout=120, env=ENV)
     for line in (p.stdout + p.stderr).rstrip().splitlines():
         print("  " + line)
     print(f"  (exit code {p.returncode})")
@@ -45,19 +52,31 @@ def main():
                    ["send", "--server", relay, "--tls", "--tls-profile", "compat", *common,
                     "--to", "legacy@example.net", "--subject", "Grüße über den alten Relay",
                     "--text", "Sent with RSA key exchange, because you said so.\n"])
-        rc3 = show("3. strict over STARTTLS on the modern port",
+        rc4 = show("3. automatic routing, no mode given: both ports tried at once under strict; STARTTLS+strict wins (compat is not allowed here)",
+                   ["send", "--server", "localhost", "--ports", f"{pf.rsa_only},{pf.starttls}", *common,
+                    "--to", "auto@example.net", "--subject", "auto", "--text", "Routed by postern.\n"])
+        rc3 = show("4. strict over STARTTLS on the modern port, named explicitly",
                    ["send", "--server", modern, "--starttls", *common, "--to", "modern@example.net",
                     "--subject", "modern", "--text", "TLS 1.3, forward secrecy.\n"])
-        show("4. the strict profile, exactly", ["tls-profile", "show", "strict"])
+        rc5 = show("5. the relay alone, --allow compat: postern knows localhost does TLS 1.3 (steps 3-4), so this "
+                   "weaker answer is refused as a possible downgrade",
+                   ["send", "--server", "localhost", "--ports", str(pf.rsa_only), "--allow", "compat", *common,
+                    "--to", "auto-compat@example.net", "--subject", "auto compat", "--text", "Needed compat.\n"])
+        show("6. what postern remembers (a later, weaker answer from this host is refused as a downgrade)",
+             ["hosts"])
+        show("7. the strict profile, exactly", ["tls-profile", "show", "strict"])
 
-        print("\n=== 5. what the server received")
-        got = pf.store.wait_for_messages(2, timeout=30)
+        print("\n=== 8. what the server received")
+        got = pf.store.wait_for_messages(3, timeout=30)
         for m in got:
             print(f"--- envelope {m.sender} -> {', '.join(m.recipients)}")
             print(m.data.decode("utf-8", "replace").rstrip())
         stored_strict = [m for m in got if "strict@example.net" in m.recipients]
-        ok = rc1 == 77 and rcd == 77 and rc2 == 0 and rc3 == 0 and not stored_strict
-        print("\ndemo " + ("OK: strict refused the RSA-only relay, compat and strict STARTTLS delivered"
+        # 5 is refused as a downgrade: steps 3 and 4 taught postern that localhost does TLS 1.3
+        ok = rc1 == 77 and rcd == 77 and rc2 == 0 and rc3 == 0 and rc4 == 0 and rc5 == 77 and not stored_strict
+        shutil.rmtree(STATE, ignore_errors=True)
+        print("\ndemo " + ("OK: strict refused the RSA-only relay with its cause; compat and strict STARTTLS "
+                           "delivered; automatic routing chose STARTTLS+strict; a later weaker route was refused"
                            if ok else "FAILED"))
         return 0 if ok else 1
 

@@ -257,7 +257,12 @@ int run_send(const send_args& a) {
   } else {
     bool done = false;
     // 1. The remembered route, first and alone: one connection, no probing.
-    if (known && (given_port == 0 || given_port == known->port) &&
+    // Only where the user would route anyway: the given port, or one of --ports.
+    const bool known_in_scope =
+        known && (given_port ? given_port == known->port
+                             : other_ports.empty() ||
+                                   std::find(other_ports.begin(), other_ports.end(), known->port) != other_ports.end());
+    if (known_in_scope &&
         (known->profile == "strict" ||
          std::find(a.allow.begin(), a.allow.end(), known->profile) != a.allow.end())) {
       o.port = known->port;
