@@ -1,5 +1,7 @@
 #include "common.hpp"
 
+#include "postern/diagnose/json.hpp"
+
 #include <iostream>
 #include <iterator>
 #include <sstream>
@@ -60,20 +62,7 @@ std::vector<std::uint16_t> parse_ports(const std::string& list) {
   return out;
 }
 
-json findings_json(const std::vector<diagnose::finding>& findings) {
-  json a = json::array();
-  for (const auto& f : findings) {
-    json rem = json::array();
-    for (const auto& r : f.remedies)
-      rem.push_back({{"action", r.action}, {"command", r.command}, {"security_note", r.security_note}});
-    a.push_back({{"code", f.code},
-                 {"severity", diagnose::to_string(f.severity)},
-                 {"summary", f.summary},
-                 {"evidence", f.evidence},
-                 {"remedies", rem}});
-  }
-  return a;
-}
+json findings_json(const std::vector<diagnose::finding>& findings) { return diagnose::findings_json(findings); }
 
 void print_findings(std::ostream& out, const std::vector<diagnose::finding>& findings, bool brief) {
   for (const auto& f : findings) {

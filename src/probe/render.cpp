@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "postern/diagnose/json.hpp"
 #include "postern/probe/probe.hpp"
 
 namespace postern::probe {
@@ -11,20 +12,6 @@ using json = nlohmann::json;
 
 json null_or(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
-json findings_json(const std::vector<diagnose::finding>& findings) {
-  json a = json::array();
-  for (const auto& f : findings) {
-    json rem = json::array();
-    for (const auto& r : f.remedies)
-      rem.push_back({{"action", r.action}, {"command", r.command}, {"security_note", r.security_note}});
-    a.push_back({{"code", f.code},
-                 {"severity", diagnose::to_string(f.severity)},
-                 {"summary", f.summary},
-                 {"evidence", f.evidence},
-                 {"remedies", rem}});
-  }
-  return a;
-}
 
 std::string hex4(std::uint16_t v) {
   static constexpr char digits[] = "0123456789ABCDEF";
@@ -80,7 +67,7 @@ json target_json(const target_report& t) {
           {"chain_verifies", t.chain_verifies},
           {"chain_problem", t.chain_problem ? json(*t.chain_problem) : json(nullptr)},
           {"clients", clients},
-          {"findings", findings_json(t.findings)},
+          {"findings", diagnose::findings_json(t.findings)},
           {"hellos_sent", t.hellos_sent},
           {"elapsed_ms", t.elapsed_ms}};
 }
