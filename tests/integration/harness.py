@@ -842,7 +842,7 @@ class Faulty:
             self.store_dir = os.path.join(self.base, "store")
             os.makedirs(self.store_dir)
             self.store = MessageStore(self.store_dir, strip_received=False)
-            self.port = o.get("port") or free_port()   # a fixed port: the same "host" changing its TLS
+            self.port = free_port()
             self.log_path = os.path.join(self.base, "server.log")
             cmd = [DEBIAN_PYTHON, os.path.join(SERVERS, "faulty.py"), "--fault", self.fault,
                    "--host", LOOPBACK4, "--port", str(self.port), "--store", self.store_dir]
