@@ -105,7 +105,8 @@ std::optional<outcome> describe_outcome(const smtp::session& s, std::optional<ne
                  one_line(*res.last_reply);
       detail = res.last_reply->to_string();
     }
-    std::string code = smtp::cause(e);
+    // The session knows whether every refusal was a 4xx (smtp.transient) or not.
+    std::string code = err.category() == smtp::smtp_category() ? smtp::cause(res) : smtp::cause(e);
     if (e == smtp::errc::connection_lost) code = "net.closed";
     return outcome{{code, summary, detail}, exit_code_for(e, res.last_reply)};
   }

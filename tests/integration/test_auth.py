@@ -111,6 +111,12 @@ class Auth(PosternTestCase):
         self.assertIsNotNone(j["tls"], res.describe())
         server.store.assert_no_messages(wait=0.5, rcpt=self.rcpt)
 
+    def test_mechanism_the_server_lacks(self):
+        # aiosmtpd offers PLAIN and LOGIN only: a forced CRAM-MD5 gets 504.
+        res = self.send(["--auth", "CRAM-MD5", "--password-file", self.password_file()])
+        self.assertFailure(res, 77, "smtp.auth-mech-unsupported")
+        server.store.assert_no_messages(wait=0.5, rcpt=self.rcpt)
+
     def test_plain_mode_refuses_credentials(self):
         # A server that offers AUTH without TLS: postern refuses before sending
         # any credentials; the server never sees an AUTH attempt.

@@ -123,6 +123,7 @@ class Faults(PosternTestCase):
         self.assertTrue(msg["reply"].startswith("250"), res.describe())
         got = {r["address"]: r for r in msg["recipients"]}
         self.assertEqual(sorted(got), sorted(to), res.describe())
+        self.assertEqual(j["error"]["code"], "smtp.rejected", res.describe())
         self.assertIs(got["good3@example.net"]["accepted"], True)
         self.assertIs(got["good4@example.net"]["accepted"], True)
         self.assertIs(got["bad3@example.net"]["accepted"], False)
@@ -136,7 +137,18 @@ class Faults(PosternTestCase):
         self.assertExit(res, 67)
         j = self.assertJson(res)
         self.assertIs(j["messages"][0]["delivered"], False, res.describe())
+        self.assertEqual(j["error"]["code"], "smtp.rejected", res.describe())
         self.assertFalse(any(r["accepted"] for r in j["messages"][0]["recipients"]), res.describe())
+        servers["reject-some"].store.assert_no_messages(
+            wait=0.5, match=lambda m: m.header("Subject") == self._testMethodName)
+
+    def test_all_recipients_deferred_is_transient(self):
+        res = self.send("reject-some", mode="--plain", to=("later1@example.net", "later2@example.net"),
+                        extra=["--json"])
+        self.assertExit(res, 75)
+        j = self.assertJson(res)
+        self.assertEqual(j["error"]["code"], "smtp.transient", res.describe())
+        self.assertTrue(all(r["reply"].startswith("451") for r in j["messages"][0]["recipients"]), res.describe())
         servers["reject-some"].store.assert_no_messages(
             wait=0.5, match=lambda m: m.header("Subject") == self._testMethodName)
 

@@ -16,7 +16,7 @@ Faults:
   long-line           the greeting is a 10 MB line without CRLF, then silence
   drop-after-dot      normal until the final "." of DATA, then closes the
                       connection without a reply (nothing stored)
-  reject-some         RCPT TO an address containing "bad" gets 550 5.1.1, others
+  reject-some         RCPT TO an address containing "bad" gets 550 5.1.1, "later" 451 4.2.0, others
                       250; the message is stored with the accepted recipients
   no-starttls         EHLO without STARTTLS; otherwise a normal server (stores)
 
@@ -143,6 +143,8 @@ class Session:
                 addr = addr.split(" ")[0].strip("<>")
                 if self.s.fault == "reject-some" and "bad" in addr.lower():
                     await self.reply(f"550 5.1.1 <{addr}>: Recipient address rejected: no such user")
+                elif self.s.fault == "reject-some" and "later" in addr.lower():
+                    await self.reply(f"451 4.2.0 <{addr}>: Recipient address deferred: try again later")
                 else:
                     rcpts.append(addr)
                     await self.reply("250 2.1.5 Ok")
