@@ -133,6 +133,19 @@ class Memory(PosternTestCase):
             self.assertOk(accepted)
             self.assertEqual(self.hosts(state)[0]["kx"], "RSA")
 
+    def test_starttls_stripped_where_it_was_offered_is_refused(self):
+        state = os.path.join(TMP, "stripped.sqlite")
+        with self.listener("modern_starttls") as modern:
+            port = modern.port
+            first = self.send(port, state)
+            self.assertOk(first)
+            self.assertEqual(first.json["route"]["mode"], "starttls", first.describe())
+        # the same port now greets without offering STARTTLS, as a stripping attacker would
+        with harness.TlsListener(CERTS, None, mode="plain", port=port):
+            res = self.send(port, state)
+            self.assertJsonError(res, 77, ("plan.downgrade",))
+            self.assertIn("STARTTLS", res.json["error"]["summary"])
+
     def test_forget_accepts_the_new_route(self):
         state = os.path.join(TMP, "forget.sqlite")
         with self.listener("modern") as modern:
