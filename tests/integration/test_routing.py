@@ -90,6 +90,34 @@ class Routing(PosternTestCase):
         self.assertExit(res, 64)
 
 
+class Accounts(PosternTestCase):
+    """`allow compat` in one account of the config file permits the weaker profile for that account only."""
+
+    def test_allow_compat_is_scoped_to_its_account(self):
+        config = write_file(TMP, "config", f"""
+defaults
+  ca-file {CERTS.ca_file}
+  from a@example.org
+account relay
+  host localhost
+  ports {PF.rsa_only}
+  allow compat
+account strict-only
+  host localhost
+  ports {PF.rsa_only}
+""".encode())
+        path = write_file(TMP, "acct.eml", MSG)
+        ok = run_postern(["send", "--config", config, "--account", "relay", "--to", "acct-relay@example.net",
+                          "--timeout", "15", "--json", path])
+        self.assertOk(ok)
+        self.assertEqual(ok.json["route"]["profile"], "compat", ok.describe())
+        PF.store.wait_for_messages(1, rcpt="acct-relay@example.net")
+        refused = run_postern(["send", "--config", config, "--account", "strict-only", "--to",
+                               "acct-strict@example.net", "--timeout", "15", "--json", path])
+        self.assertJsonError(refused, 77, ("tls.kx.rsa-only",))
+        PF.store.assert_no_messages(rcpt="acct-strict@example.net")
+
+
 class Memory(PosternTestCase):
     """The same "host" (localhost on one port) changes its TLS between sends."""
 
