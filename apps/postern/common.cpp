@@ -1,10 +1,10 @@
 #include "common.hpp"
 
-#include "postern/diagnose/json.hpp"
-
 #include <iostream>
 #include <iterator>
 #include <sstream>
+
+#include "postern/diagnose/json.hpp"
 
 namespace postern::cli {
 
@@ -62,7 +62,9 @@ std::vector<std::uint16_t> parse_ports(const std::string& list) {
   return out;
 }
 
-json findings_json(const std::vector<diagnose::finding>& findings) { return diagnose::findings_json(findings); }
+json findings_json(const std::vector<diagnose::finding>& findings) {
+  return diagnose::findings_json(findings);
+}
 
 void print_findings(std::ostream& out, const std::vector<diagnose::finding>& findings, bool brief) {
   for (const auto& f : findings) {
@@ -72,7 +74,8 @@ void print_findings(std::ostream& out, const std::vector<diagnose::finding>& fin
     std::size_t n = 0;
     for (const auto& r : f.remedies) {
       if (brief && n == 3) break;
-      out << "    " << ++n << ". " << r.action << ": " << (r.command.empty() ? r.security_note : r.command) << "\n";
+      out << "    " << ++n << ". " << r.action << ": " << (r.command.empty() ? r.security_note : r.command)
+          << "\n";
       if (!r.command.empty() && !r.security_note.empty()) out << "       note: " << r.security_note << "\n";
     }
   }

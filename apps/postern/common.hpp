@@ -21,35 +21,35 @@ namespace postern::cli {
 
 using json = nlohmann::json;
 
-/** A failure before any network work: bad flags, unreadable input. Printed as `postern: error [code]: text`. */
+/** A failure before any network work: bad flags, unreadable input. Printed as `postern: error [code]: text`.
+ */
 struct usage_error {
   std::string code;  // DESIGN.md cause or "usage" / "input"
   std::string text;
   int exit_code;
 };
 
-
 /** Everything `postern send` can be told; sendmail mode and accounts fill the same fields. */
 struct send_args {
-  std::string server;                  ///< HOST[:PORT]
-  bool tls = false, starttls = false, plain = false;   ///< none of them: automatic routing
-  bool auto_route = false;             ///< --auto (also implied when no mode is given)
+  std::string server;                                 ///< HOST[:PORT]
+  bool tls = false, starttls = false, plain = false;  ///< none of them: automatic routing
+  bool auto_route = false;                            ///< --auto (also implied when no mode is given)
   std::string profile = "strict";
-  std::vector<std::string> allow;      ///< --allow compat|legacy (weaker profiles auto routing may use)
+  std::vector<std::string> allow;  ///< --allow compat|legacy (weaker profiles auto routing may use)
   std::string from;
   std::vector<std::string> to;
   std::string subject, text;
   bool have_subject = false, have_text = false;
   std::vector<std::string> files;
-  std::optional<std::string> message_data;   ///< the message itself (sendmail mode read it from stdin)
+  std::optional<std::string> message_data;  ///< the message itself (sendmail mode read it from stdin)
   std::string ca_file, tls_name;
   bool insecure = false;
   double timeout = 0;
   std::string user, password_file, password_command, auth;
   bool allow_plaintext_auth = false;
   std::string ehlo;
-  std::string ports;                   ///< "465,587,25"
-  std::string state_file;              ///< host memory (SQLite); "" = $XDG_STATE_HOME/postern/hosts.sqlite
+  std::string ports;       ///< "465,587,25"
+  std::string state_file;  ///< host memory (SQLite); "" = $XDG_STATE_HOME/postern/hosts.sqlite
   bool accept_downgrade = false;
   bool json = false, verbose = false;
 };
@@ -67,7 +67,7 @@ command add_send_command(CLI::App& app);
 command add_doctor_command(CLI::App& app);
 command add_tls_profile_command(CLI::App& app);
 command add_probe_command(CLI::App& app);
-command add_hosts_command(CLI::App& app);   ///< `postern hosts`: the host memory
+command add_hosts_command(CLI::App& app);     ///< `postern hosts`: the host memory
 command add_accounts_command(CLI::App& app);  ///< `postern accounts`: the accounts of the config file
 
 // -- accounts (accounts_cli.cpp, docs/config.md) ----------------------------------------------
@@ -78,7 +78,8 @@ struct explicit_flags {
        password = false, auth = false, ca_file = false, tls_name = false, ports = false, ehlo = false,
        timeout = false;
 };
-/** Fills @p a from @p acc, except the fields in @p given (mode tls/starttls/plain/auto; server = host[:port]). */
+/** Fills @p a from @p acc, except the fields in @p given (mode tls/starttls/plain/auto; server =
+ * host[:port]). */
 void apply_account(send_args& a, const plan::account& acc, const explicit_flags& given);
 
 /** The config file: where it is (or would be), and its accounts when it exists. */

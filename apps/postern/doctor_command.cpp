@@ -17,7 +17,8 @@ json diagnosis_json(const diagnose::diagnosis& d) {
                       {"result", r.ok ? "ok" : "failed"},
                       {"code", r.code},
                       {"detail", r.detail}});
-  return {{"target", d.target}, {"ok", d.ok}, {"findings", findings_json(d.findings)}, {"routes_tried", routes}};
+  return {
+      {"target", d.target}, {"ok", d.ok}, {"findings", findings_json(d.findings)}, {"routes_tried", routes}};
 }
 
 struct doctor_args {
@@ -29,13 +30,18 @@ struct doctor_args {
 };
 
 int run_doctor(const doctor_args& a) {
-  if (a.tls + a.starttls + a.plain > 1) throw usage_error{"usage", "choose at most one of --tls, --starttls, --plain", EX_USAGE};
+  if (a.tls + a.starttls + a.plain > 1)
+    throw usage_error{"usage", "choose at most one of --tls, --starttls, --plain", EX_USAGE};
   diagnose::target t;
   std::tie(t.host, t.port) = split_server(a.target);
-  if (a.tls) t.mode = net::mode::implicit_tls;
-  else if (a.plain) t.mode = net::mode::plain;
-  else if (a.starttls) t.mode = net::mode::starttls;
-  else t.mode = t.port == 465 ? net::mode::implicit_tls : net::mode::starttls;
+  if (a.tls)
+    t.mode = net::mode::implicit_tls;
+  else if (a.plain)
+    t.mode = net::mode::plain;
+  else if (a.starttls)
+    t.mode = net::mode::starttls;
+  else
+    t.mode = t.port == 465 ? net::mode::implicit_tls : net::mode::starttls;
   if (t.port == 0) t.port = net::default_port(t.mode);
   t.ca_file = a.ca_file;
   t.tls_name = a.tls_name;
@@ -52,14 +58,15 @@ int run_doctor(const doctor_args& a) {
     std::cout << "postern doctor: " << d.target << " is healthy over " << net::to_string(t.mode)
               << " with the strict profile (" << how << ")\n";
   } else {
-    std::cout << "postern doctor: " << d.target << " (" << net::to_string(t.mode) << "): " << d.findings.size()
-              << (d.findings.size() == 1 ? " problem" : " problems") << "\n";
+    std::cout << "postern doctor: " << d.target << " (" << net::to_string(t.mode)
+              << "): " << d.findings.size() << (d.findings.size() == 1 ? " problem" : " problems") << "\n";
     print_findings(std::cout, d.findings, false);
   }
   std::cout << "routes tried:\n";
   for (const auto& r : d.routes_tried)
     std::cout << "    " << r.port << "/" << r.mode << " " << r.profile << ": "
-              << (r.ok ? "ok" : "failed [" + r.code + "]") << (r.detail.empty() ? "" : " " + r.detail) << "\n";
+              << (r.ok ? "ok" : "failed [" + r.code + "]") << (r.detail.empty() ? "" : " " + r.detail)
+              << "\n";
   return d.exit_code();
 }
 
@@ -67,7 +74,8 @@ int run_doctor(const doctor_args& a) {
 
 command add_doctor_command(CLI::App& app) {
   auto da = std::make_shared<doctor_args>();
-  auto* doctor_cmd = app.add_subcommand("doctor", "find the real cause of a connection failure, and the safest fix");
+  auto* doctor_cmd =
+      app.add_subcommand("doctor", "find the real cause of a connection failure, and the safest fix");
   doctor_cmd->add_option("target", da->target, "HOST[:PORT]")->required();
   doctor_cmd->add_flag("--tls", da->tls, "you meant implicit TLS on PORT");
   doctor_cmd->add_flag("--starttls", da->starttls, "you meant STARTTLS on PORT");
@@ -75,7 +83,8 @@ command add_doctor_command(CLI::App& app) {
   doctor_cmd->add_option("--ca-file", da->ca_file, "PEM file of trusted roots");
   doctor_cmd->add_option("--tls-name", da->tls_name, "name to verify in the certificate");
   doctor_cmd->add_option("--timeout", da->timeout, "seconds for each step of each attempt (default 10)");
-  doctor_cmd->add_option("--ports", da->ports, "other ports to look for secure alternatives (default 465,587,25)");
+  doctor_cmd->add_option("--ports", da->ports,
+                         "other ports to look for secure alternatives (default 465,587,25)");
   doctor_cmd->add_option("--ehlo", da->ehlo, "EHLO name");
   doctor_cmd->add_flag("--json", da->json, "print one JSON object");
   return {doctor_cmd, [da] { return run_doctor(*da); }};

@@ -40,9 +40,16 @@ command add_hosts_command(CLI::App& app) {
             if (a->json) {
               json arr = json::array();
               for (const auto& r : all)
-                arr.push_back({{"host", r.host}, {"port", r.port}, {"mode", r.mode}, {"profile", r.profile},
-                               {"tls_version", r.tls_version}, {"cipher", r.cipher}, {"kx", r.kx},
-                               {"group", r.group}, {"issuer", r.issuer}, {"key_sha256", r.key_sha256},
+                arr.push_back({{"host", r.host},
+                               {"port", r.port},
+                               {"mode", r.mode},
+                               {"profile", r.profile},
+                               {"tls_version", r.tls_version},
+                               {"cipher", r.cipher},
+                               {"kx", r.kx},
+                               {"group", r.group},
+                               {"issuer", r.issuer},
+                               {"key_sha256", r.key_sha256},
                                {"seen_at", r.seen_at}});
               std::cout << arr.dump(2) << "\n";
               return 0;

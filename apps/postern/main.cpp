@@ -10,8 +10,9 @@ int main(int argc, char** argv) {
   CLI::App app{"postern: SMTP submission over the strongest TLS the server accepts"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "postern 0.1.0");
-  std::vector<command> commands{add_send_command(app), add_doctor_command(app), add_tls_profile_command(app), add_probe_command(app),
-                                add_accounts_command(app), add_hosts_command(app)};
+  std::vector<command> commands{add_send_command(app),        add_doctor_command(app),
+                                add_tls_profile_command(app), add_probe_command(app),
+                                add_accounts_command(app),    add_hosts_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -50,8 +50,10 @@ int run_probe(const probe_args& a) {
     if (!f) throw usage_error{"input", "cannot write --html " + a.html, EX_CANTCREAT};
     f << probe::render_html(report);
   }
-  if (a.json) std::cout << probe::render_json(report) << "\n";
-  else std::cout << probe::render_text(report);
+  if (a.json)
+    std::cout << probe::render_json(report) << "\n";
+  else
+    std::cout << probe::render_text(report);
   return report.exit_code();
 }
 
@@ -59,8 +61,9 @@ int run_probe(const probe_args& a) {
 
 command add_probe_command(CLI::App& app) {
   auto pa = std::make_shared<probe_args>();
-  auto* cmd = app.add_subcommand("probe", "profile mail servers: modes, TLS versions, suites, groups, "
-                                          "certificate chain, and which client families can connect");
+  auto* cmd = app.add_subcommand("probe",
+                                 "profile mail servers: modes, TLS versions, suites, groups, "
+                                 "certificate chain, and which client families can connect");
   cmd->add_option("targets", pa->targets, "HOST[:PORT]... (a host alone: ports 465, 587 and 25)")->required();
   cmd->add_option("--ca-file", pa->ca_file, "PEM file of trusted roots (default: the system's)");
   cmd->add_option("--tls-name", pa->tls_name, "name to verify in the certificate and send as SNI");

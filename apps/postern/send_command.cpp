@@ -1,9 +1,9 @@
 // postern send: one or more messages over one connection.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -17,7 +17,6 @@
 
 namespace postern::cli {
 namespace {
-
 
 std::string first_line(std::string s) {
   auto end = s.find_first_of("\r\n");
@@ -44,15 +43,16 @@ std::string read_secret(const send_args& a) {
     return first_line(out);
   }
   if (const char* env = std::getenv("POSTERN_PASSWORD")) return env;
-  throw usage_error{"usage", "--user needs a password: --password-file, --password-command or POSTERN_PASSWORD",
-                    EX_USAGE};
+  throw usage_error{
+      "usage", "--user needs a password: --password-file, --password-command or POSTERN_PASSWORD", EX_USAGE};
 }
 
 std::vector<send::message> build_messages(const send_args& a) {
   smtp::envelope env{a.from, a.to};
   std::vector<send::message> out;
   if (a.have_text || a.have_subject) {
-    if (!a.files.empty()) throw usage_error{"usage", "give either FILE or --subject/--text, not both", EX_USAGE};
+    if (!a.files.empty())
+      throw usage_error{"usage", "give either FILE or --subject/--text, not both", EX_USAGE};
     mime::simple_message m;
     m.from = a.from;
     m.to = a.to;
@@ -83,7 +83,6 @@ std::vector<send::message> build_messages(const send_args& a) {
   return out;
 }
 
-
 // Findings worth a follow-up investigation after a failed send: the connection-level ones.
 bool worth_diagnosing(const std::string& code) {
   return code.rfind("tls.", 0) == 0 || code.rfind("mode.", 0) == 0 || code == "net.greeting-timeout" ||
@@ -98,10 +97,14 @@ json to_json(const send::report& r) {
   j["address"] = r.address;
   j["mode"] = send::to_string(r.mode);
   if (r.tls) {
-    j["tls"] = {{"profile", r.tls->profile},           {"version", r.tls->version},
-                {"cipher", r.tls->cipher},             {"kx", r.tls->kx},
-                {"group", r.tls->group},               {"peer_subject", r.tls->peer_subject},
-                {"peer_issuer", r.tls->peer_issuer},   {"peer_not_after", r.tls->peer_not_after},
+    j["tls"] = {{"profile", r.tls->profile},
+                {"version", r.tls->version},
+                {"cipher", r.tls->cipher},
+                {"kx", r.tls->kx},
+                {"group", r.tls->group},
+                {"peer_subject", r.tls->peer_subject},
+                {"peer_issuer", r.tls->peer_issuer},
+                {"peer_not_after", r.tls->peer_not_after},
                 {"peer_key_sha256", r.tls->peer_key_sha256}};
   } else {
     j["tls"] = nullptr;
@@ -113,12 +116,14 @@ json to_json(const send::report& r) {
     jm["recipients"] = json::array();
     for (const auto& rr : m.recipients)
       jm["recipients"].push_back({{"address", rr.address}, {"accepted", rr.accepted}, {"reply", rr.reply}});
-    jm["error"] = m.error ? json{{"code", m.error->code}, {"summary", m.error->summary}, {"detail", m.error->detail}}
-                          : json(nullptr);
+    jm["error"] =
+        m.error ? json{{"code", m.error->code}, {"summary", m.error->summary}, {"detail", m.error->detail}}
+                : json(nullptr);
     j["messages"].push_back(jm);
   }
-  j["error"] = r.error ? json{{"code", r.error->code}, {"summary", r.error->summary}, {"detail", r.error->detail}}
-                       : json(nullptr);
+  j["error"] = r.error
+                   ? json{{"code", r.error->code}, {"summary", r.error->summary}, {"detail", r.error->detail}}
+                   : json(nullptr);
   j["exit_code"] = r.exit_code;
   return j;
 }
@@ -142,7 +147,8 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
   return out;
 }
 
-plan::route_facts facts_of(const std::string& host, std::uint16_t port, net::mode m, const send::tls_report& t) {
+plan::route_facts facts_of(const std::string& host, std::uint16_t port, net::mode m,
+                           const send::tls_report& t) {
   plan::route_facts f;
   f.host = host;
   f.port = port;
@@ -158,8 +164,8 @@ plan::route_facts facts_of(const std::string& host, std::uint16_t port, net::mod
 }
 
 std::string describe_known(const plan::route_facts& k) {
-  return std::to_string(k.port) + "/" + k.mode + ", profile " + k.profile + ", " + k.tls_version + " " + k.cipher +
-         (k.issuer.empty() ? "" : ", issuer " + k.issuer);
+  return std::to_string(k.port) + "/" + k.mode + ", profile " + k.profile + ", " + k.tls_version + " " +
+         k.cipher + (k.issuer.empty() ? "" : ", issuer " + k.issuer);
 }
 
 // The failures that mean "this route does not work", as opposed to "the server refused the mail".
@@ -196,12 +202,14 @@ int run_send(const send_args& a) {
       throw usage_error{"usage", "--allow takes compat or legacy, not '" + p + "'", EX_USAGE};
   if (!tls::profile(a.profile)) throw usage_error{"usage", "unknown --tls-profile " + a.profile, EX_USAGE};
   if (auto_route && a.profile != "strict")
-    throw usage_error{"usage",
-                      "--tls-profile names the profile for an explicit --tls or --starttls; automatic routing uses "
-                      "strict, and weaker profiles only as --allow permits",
-                      EX_USAGE};
+    throw usage_error{
+        "usage",
+        "--tls-profile names the profile for an explicit --tls or --starttls; automatic routing uses "
+        "strict, and weaker profiles only as --allow permits",
+        EX_USAGE};
   if (!auto_route && !a.allow.empty())
-    throw usage_error{"usage", "--allow is for automatic routing; with --tls/--starttls use --tls-profile", EX_USAGE};
+    throw usage_error{"usage", "--allow is for automatic routing; with --tls/--starttls use --tls-profile",
+                      EX_USAGE};
 
   send::options o;
   std::uint16_t given_port = 0;
@@ -213,9 +221,11 @@ int run_send(const send_args& a) {
   o.tls_name = a.tls_name;
   o.insecure = a.insecure;
   o.ehlo_domain = a.ehlo;
-  if (a.timeout > 0) o.timeouts = send::timeouts::all(std::chrono::milliseconds(static_cast<long>(a.timeout * 1000)));
+  if (a.timeout > 0)
+    o.timeouts = send::timeouts::all(std::chrono::milliseconds(static_cast<long>(a.timeout * 1000)));
   if (!a.user.empty()) {
-    o.auth = send::auth_options{a.user, read_secret(a), a.auth.empty() ? std::nullopt : std::optional(a.auth)};
+    o.auth =
+        send::auth_options{a.user, read_secret(a), a.auth.empty() ? std::nullopt : std::optional(a.auth)};
     // Refuse before connecting: credentials never travel in clear text by accident.
     if (!auto_route && o.mode == send::mode::plain && !a.allow_plaintext_auth)
       throw usage_error{"smtp.auth-needs-tls",
@@ -231,7 +241,7 @@ int run_send(const send_args& a) {
   std::unique_ptr<plan::host_memory> memory;
   try {
     memory = std::make_unique<plan::host_memory>(a.state_file.empty() ? plan::host_memory::default_path()
-                                                                        : a.state_file);
+                                                                      : a.state_file);
   } catch (const std::exception& e) {
     if (!a.state_file.empty()) throw usage_error{"config", e.what(), EX_CANTCREAT};
     std::cerr << "postern: warning: no host memory, downgrades cannot be detected: " << e.what() << "\n";
@@ -239,7 +249,8 @@ int run_send(const send_args& a) {
   const std::optional<plan::route_facts> known = memory ? memory->lookup(o.host) : std::nullopt;
   o.check_tls = [&](const send::tls_report& t) -> std::optional<send::failure> {
     if (!known || a.accept_downgrade) return std::nullopt;
-    auto reasons = plan::downgrade_reasons(*known, facts_of(o.host, o.port ? o.port : net::default_port(o.mode), o.mode, t));
+    auto reasons = plan::downgrade_reasons(
+        *known, facts_of(o.host, o.port ? o.port : net::default_port(o.mode), o.mode, t));
     if (reasons.empty()) return std::nullopt;
     return send::failure{"plan.downgrade",
                          "possible downgrade attack on " + o.host + ": " + join(reasons, "; ") +
@@ -260,11 +271,10 @@ int run_send(const send_args& a) {
     // Only where the user would route anyway: the given port, or one of --ports.
     const bool known_in_scope =
         known && (given_port ? given_port == known->port
-                             : other_ports.empty() ||
-                                   std::find(other_ports.begin(), other_ports.end(), known->port) != other_ports.end());
-    if (known_in_scope &&
-        (known->profile == "strict" ||
-         std::find(a.allow.begin(), a.allow.end(), known->profile) != a.allow.end())) {
+                             : other_ports.empty() || std::find(other_ports.begin(), other_ports.end(),
+                                                                known->port) != other_ports.end());
+    if (known_in_scope && (known->profile == "strict" ||
+                           std::find(a.allow.begin(), a.allow.end(), known->profile) != a.allow.end())) {
       o.port = known->port;
       o.mode = known->mode == "tls" ? net::mode::implicit_tls : net::mode::starttls;
       o.tls_profile = known->profile;
@@ -275,9 +285,11 @@ int run_send(const send_args& a) {
       if (!done && known->mode == "starttls" && r.error->code == "smtp.starttls-missing") {
         // Where STARTTLS was offered before, its absence is what a stripping attacker causes.
         r.error = send::failure{"plan.downgrade",
-                                "possible downgrade attack on " + o.host + ": STARTTLS is no longer offered on port " +
-                                    std::to_string(o.port) + " where it was. Refused. If the server really changed, "
-                                    "run `postern hosts forget " + o.host + "`",
+                                "possible downgrade attack on " + o.host +
+                                    ": STARTTLS is no longer offered on port " + std::to_string(o.port) +
+                                    " where it was. Refused. If the server really changed, "
+                                    "run `postern hosts forget " +
+                                    o.host + "`",
                                 "remembered: " + describe_known(*known)};
         r.exit_code = EX_NOPERM;
         done = true;
@@ -322,8 +334,8 @@ int run_send(const send_args& a) {
         r.port = t.port;
         r.mode = t.mode;
         const auto* main = diag->findings.empty() ? nullptr : &diag->findings.front();
-        r.error = send::failure{main ? main->code : "net.closed",
-                                main ? main->summary : "no route qualifies", c.reason};
+        r.error = send::failure{main ? main->code : "net.closed", main ? main->summary : "no route qualifies",
+                                c.reason};
         r.exit_code = diag->exit_code() ? diag->exit_code() : EX_UNAVAILABLE;
       }
     }
@@ -337,7 +349,8 @@ int run_send(const send_args& a) {
     diag = diagnose::run(t);
     // The diagnosis names the precise cause of what send saw as a generic failure.
     if (!diag->findings.empty() && diag->findings.front().code != r.error->code) {
-      r.error->detail = r.error->code + ": " + r.error->summary + (r.error->detail.empty() ? "" : "; " + r.error->detail);
+      r.error->detail =
+          r.error->code + ": " + r.error->summary + (r.error->detail.empty() ? "" : "; " + r.error->detail);
       r.error->code = diag->findings.front().code;
       r.error->summary = diag->findings.front().summary;
       r.exit_code = diagnose::exit_code_for_cause(r.error->code);
@@ -357,7 +370,10 @@ int run_send(const send_args& a) {
     if (route.automatic) {
       json tried = json::array();
       for (const auto& t : route.tried)
-        tried.push_back({{"port", t.port}, {"mode", t.mode}, {"profile", t.profile}, {"result", t.ok ? "ok" : "failed"},
+        tried.push_back({{"port", t.port},
+                         {"mode", t.mode},
+                         {"profile", t.profile},
+                         {"result", t.ok ? "ok" : "failed"},
                          {"code", t.code}});
       j["route"] = {{"automatic", true},
                     {"from_memory", route.from_memory},
@@ -367,20 +383,23 @@ int run_send(const send_args& a) {
                     {"reason", route.reason},
                     {"tried", tried}};
     } else {
-      j["route"] = {{"automatic", false}, {"from_memory", false}, {"port", r.port}, {"mode", net::to_string(r.mode)},
-                    {"profile", o.tls_profile}, {"reason", "given on the command line"}, {"tried", json::array()}};
+      j["route"] = {{"automatic", false},       {"from_memory", false},
+                    {"port", r.port},           {"mode", net::to_string(r.mode)},
+                    {"profile", o.tls_profile}, {"reason", "given on the command line"},
+                    {"tried", json::array()}};
     }
     std::cout << j.dump(2) << "\n";
   }
   if (r.ok) {
     if (!a.json) {
       if (route.automatic)
-        std::cout << "postern: route " << r.host << ":" << r.port << " " << net::to_string(r.mode) << ", profile "
-                  << (r.tls ? r.tls->profile : o.tls_profile) << ": " << route.reason << "\n";
+        std::cout << "postern: route " << r.host << ":" << r.port << " " << net::to_string(r.mode)
+                  << ", profile " << (r.tls ? r.tls->profile : o.tls_profile) << ": " << route.reason << "\n";
       for (const auto& m : r.messages)
         std::cout << "postern: sent " << m.size << " octets to " << r.host << ":" << r.port << " ("
                   << send::to_string(r.mode)
-                  << (r.tls ? ", " + r.tls->version + " " + r.tls->cipher + ", profile " + r.tls->profile : "")
+                  << (r.tls ? ", " + r.tls->version + " " + r.tls->cipher + ", profile " + r.tls->profile
+                            : "")
                   << "): " << m.reply << "\n";
       // A weaker profile is never silent: say what it gave up, every time.
       if (r.tls && r.tls->profile != "strict")
@@ -394,14 +413,17 @@ int run_send(const send_args& a) {
     std::cerr << "postern: error [" << r.error->code << "]: " << r.error->summary << "\n";
     if (!r.error->detail.empty() && r.error->detail != r.error->summary) {
       std::string d = r.error->detail;
-      for (std::size_t at = 0; (at = d.find('\n', at)) != std::string::npos; at += 2) d.replace(at, 1, "\n  ");
+      for (std::size_t at = 0; (at = d.find('\n', at)) != std::string::npos; at += 2)
+        d.replace(at, 1, "\n  ");
       std::cerr << "  evidence: " << d << "\n";
     }
   }
   for (const auto& m : r.messages)
-    if (m.delivered && m.error) std::cerr << "postern: the message was delivered to the accepted recipients\n";
+    if (m.delivered && m.error)
+      std::cerr << "postern: the message was delivered to the accepted recipients\n";
   if (diag && !diag->findings.empty() && !a.json) {
-    std::cerr << "postern: what to do, safest first (postern doctor " << diag->target << " for the whole story):\n";
+    std::cerr << "postern: what to do, safest first (postern doctor " << diag->target
+              << " for the whole story):\n";
     std::vector<diagnose::finding> first{diag->findings.front()};
     print_findings(std::cerr, first, true);
   }
@@ -418,8 +440,10 @@ command add_send_command(CLI::App& app) {
   send_cmd->add_flag("--auto", a->auto_route, "choose the route (the default when no mode is given)");
   send_cmd->add_option("--allow", a->allow, "weaker TLS profile automatic routing may use: compat or legacy")
       ->allow_extra_args(false);
-  send_cmd->add_option("--state", a->state_file, "host memory file (default $XDG_STATE_HOME/postern/hosts.sqlite)");
-  send_cmd->add_flag("--accept-downgrade", a->accept_downgrade, "accept a route weaker than the one remembered");
+  send_cmd->add_option("--state", a->state_file,
+                       "host memory file (default $XDG_STATE_HOME/postern/hosts.sqlite)");
+  send_cmd->add_flag("--accept-downgrade", a->accept_downgrade,
+                     "accept a route weaker than the one remembered");
   send_cmd->add_option("--tls-profile", a->profile, "strict (default), compat or legacy");
   send_cmd->add_option("--from", a->from, "envelope sender (or the account's from)");
   send_cmd->add_option("--to", a->to, "recipient (repeatable)")->required()->allow_extra_args(false);
@@ -427,16 +451,20 @@ command add_send_command(CLI::App& app) {
   send_cmd->add_option("--text", a->text, "build a simple message with this body");
   send_cmd->add_option("files", a->files, "RFC 5322 message files ('-' for stdin), sent over one connection");
   send_cmd->add_option("--ca-file", a->ca_file, "PEM file of trusted roots instead of the system's");
-  send_cmd->add_option("--tls-name", a->tls_name, "name to verify in the certificate (when connecting by address)");
+  send_cmd->add_option("--tls-name", a->tls_name,
+                       "name to verify in the certificate (when connecting by address)");
   send_cmd->add_flag("--insecure", a->insecure, "do not verify the certificate (explicit, never implied)");
-  send_cmd->add_option("--timeout", a->timeout, "seconds allowed for each step (connect, greeting, each command)");
+  send_cmd->add_option("--timeout", a->timeout,
+                       "seconds allowed for each step (connect, greeting, each command)");
   send_cmd->add_option("--user", a->user, "SMTP AUTH user");
   send_cmd->add_option("--password-file", a->password_file, "file whose first line is the password");
   send_cmd->add_option("--password-command", a->password_command, "command that prints the password");
   send_cmd->add_option("--auth", a->auth, "force a SASL mechanism");
   send_cmd->add_flag("--allow-plaintext-auth", a->allow_plaintext_auth, "allow AUTH without TLS");
   send_cmd->add_option("--ehlo", a->ehlo, "EHLO name");
-  send_cmd->add_option("--ports", a->ports, "ports automatic routing tries (default 465,587,25); with a mode, where to look for alternatives when it fails");
+  send_cmd->add_option("--ports", a->ports,
+                       "ports automatic routing tries (default 465,587,25); with a mode, where to look for "
+                       "alternatives when it fails");
   send_cmd->add_flag("--json", a->json, "print one JSON result object");
   send_cmd->add_flag("-v,--verbose", a->verbose, "print the SMTP transcript (credentials redacted)");
   auto acct = add_account_options(*send_cmd);

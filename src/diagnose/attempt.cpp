@@ -146,14 +146,16 @@ asio::awaitable<attempt_result> run_attempt(attempt_spec spec) {
   if (spec.mode != net::mode::implicit_tls && spec.silence_window.count() > 0) {
     // Named first: GCC 12 mishandles coroutine-call temporaries inside a co_await operand.
     auto read = reader.next(greeting_deadline, out, true);
-    auto check = net::tls_port_check(spec.host, spec.port, clock::now() + spec.silence_window, greeting_deadline);
+    auto check =
+        net::tls_port_check(spec.host, spec.port, clock::now() + spec.silence_window, greeting_deadline);
     auto r = co_await (std::move(read) || std::move(check));
     if (r.index() == 1) {
       if (std::get<1>(r)) {
         out.tls_port_detected = true;
         out.code = "mode.plaintext-on-tls-port";
-        out.summary = "the port sent nothing in plain text, and a second connection found it waiting for a TLS "
-                      "ClientHello: it is an implicit-TLS port";
+        out.summary =
+            "the port sent nothing in plain text, and a second connection found it waiting for a TLS "
+            "ClientHello: it is an implicit-TLS port";
         co_return out;
       }
       out.code = "net.greeting-timeout";
@@ -167,7 +169,9 @@ asio::awaitable<attempt_result> run_attempt(attempt_spec spec) {
   if (!greeting) co_return out;
   out.greeting = greeting;
   if (greeting->code != 220) {
-    out.code = greeting->transient() ? "smtp.transient" : greeting->permanent() ? "smtp.rejected" : "smtp.bad-reply";
+    out.code = greeting->transient()   ? "smtp.transient"
+               : greeting->permanent() ? "smtp.rejected"
+                                       : "smtp.bad-reply";
     out.summary = "the server's greeting was " + one_line(*greeting);
     co_return out;
   }

@@ -17,28 +17,28 @@
 namespace postern::diagnose {
 
 struct attempt_spec {
-  std::string label;                 // "strict", "probe:rsa-kx", … (for routes_tried)
+  std::string label;  // "strict", "probe:rsa-kx", … (for routes_tried)
   std::string host;
   std::uint16_t port = 0;
   net::mode mode = net::mode::starttls;
   tls::policy policy;
   bool verify = true;
   std::string ca_file;
-  std::string tls_name;              // "" = host
+  std::string tls_name;  // "" = host
   std::string ehlo_domain = "localhost";
-  bool check_mail = false;           // send MAIL FROM:<> then RSET (finds 530 before STARTTLS)
-  bool handshake_only = false;       // stop once TLS is up (follow-up probes need no more)
+  bool check_mail = false;      // send MAIL FROM:<> then RSET (finds 530 before STARTTLS)
+  bool handshake_only = false;  // stop once TLS is up (follow-up probes need no more)
   std::chrono::milliseconds timeout{10000};
-  std::chrono::milliseconds silence_window{0};   // >0: check for an implicit-TLS port when silent this long
+  std::chrono::milliseconds silence_window{0};  // >0: check for an implicit-TLS port when silent this long
 };
 
 struct attempt_result {
-  std::string code;                  // "" when everything asked for worked
+  std::string code;  // "" when everything asked for worked
   std::string summary;
   std::string detail;
   bool connected = false;
   bool handshake_ok = false;
-  bool tls_port_detected = false;    // silent in plaintext, but a ClientHello got TLS back
+  bool tls_port_detected = false;  // silent in plaintext, but a ClientHello got TLS back
   std::optional<smtp::reply> greeting;
   std::optional<smtp::capabilities> caps_before_tls;
   std::optional<smtp::capabilities> caps_after_tls;

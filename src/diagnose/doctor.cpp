@@ -2,13 +2,13 @@
 
 #include <sysexits.h>
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
-#include <algorithm>
 #include <memory>
 
 #include "diagnose/attempt.hpp"
@@ -18,9 +18,12 @@ namespace postern::diagnose {
 
 const char* to_string(severity s) noexcept {
   switch (s) {
-    case severity::error: return "error";
-    case severity::warning: return "warning";
-    case severity::info: return "info";
+    case severity::error:
+      return "error";
+    case severity::warning:
+      return "warning";
+    case severity::info:
+      return "info";
   }
   return "error";
 }
@@ -68,9 +71,12 @@ asio::awaitable<std::vector<attempt_result>> run_all(std::vector<attempt_spec> s
 
 const char* flag(net::mode m) {
   switch (m) {
-    case net::mode::implicit_tls: return "--tls";
-    case net::mode::starttls: return "--starttls";
-    case net::mode::plain: return "--plain";
+    case net::mode::implicit_tls:
+      return "--tls";
+    case net::mode::starttls:
+      return "--starttls";
+    case net::mode::plain:
+      return "--plain";
   }
   return "";
 }
@@ -102,7 +108,8 @@ class investigation {
       specs.push_back(spec("strict", p, m, strict(), true));
       // A silent port is usually implicit TLS: find out in a second, not after the whole timeout.
       // (A short window costs only a second connection: a slow greeting still wins the race.)
-      if (m != net::mode::implicit_tls) specs.back().silence_window = std::min(t_.silence_window, std::chrono::milliseconds(1000));
+      if (m != net::mode::implicit_tls)
+        specs.back().silence_window = std::min(t_.silence_window, std::chrono::milliseconds(1000));
     }
     auto results = co_await run_all(specs);
     record(specs, results);
@@ -161,7 +168,8 @@ class investigation {
     for (const auto& r : routes) {
       const tls::policy* p = tls::profile(r.profile);
       specs.push_back(spec(r.profile, r.port, r.mode, p ? *p : strict(), true));
-      if (r.mode != net::mode::implicit_tls) specs.back().silence_window = std::min(t_.silence_window, std::chrono::milliseconds(1000));
+      if (r.mode != net::mode::implicit_tls)
+        specs.back().silence_window = std::min(t_.silence_window, std::chrono::milliseconds(1000));
     }
     auto results = co_await run_all(specs);
     record(specs, results);
@@ -170,7 +178,8 @@ class investigation {
  private:
   static const tls::policy& strict() { return *tls::profile("strict"); }
 
-  attempt_spec spec(std::string label, std::uint16_t port, net::mode m, const tls::policy& p, bool verify) const {
+  attempt_spec spec(std::string label, std::uint16_t port, net::mode m, const tls::policy& p,
+                    bool verify) const {
     attempt_spec s;
     s.label = std::move(label);
     s.host = t_.host;
@@ -187,8 +196,8 @@ class investigation {
 
   void record(const std::vector<attempt_spec>& specs, const std::vector<attempt_result>& results) {
     for (std::size_t i = 0; i < specs.size(); ++i) {
-      route_attempt r{specs[i].port, net::to_string(specs[i].mode), specs[i].label, results[i].ok(),
-                      results[i].code, ""};
+      route_attempt r{
+          specs[i].port, net::to_string(specs[i].mode), specs[i].label, results[i].ok(), results[i].code, ""};
       if (results[i].tls) {
         r.detail = results[i].tls->version + " " + results[i].tls->cipher;
         r.tls_version = results[i].tls->version;
@@ -210,7 +219,8 @@ class investigation {
   std::string command(std::uint16_t port, net::mode m, const std::string& extra = "") const {
     std::string c = "postern send --server " + server(port) + " " + flag(m);
     if (!t_.ca_file.empty()) c += " --ca-file " + t_.ca_file;
-    if (!t_.tls_name.empty() && extra.find("--tls-name") == std::string::npos) c += " --tls-name " + t_.tls_name;
+    if (!t_.tls_name.empty() && extra.find("--tls-name") == std::string::npos)
+      c += " --tls-name " + t_.tls_name;
     if (!extra.empty()) c += " " + extra;
     return c + " --from YOU --to THEM MESSAGE";
   }
@@ -219,8 +229,7 @@ class investigation {
   void add_alternatives(finding& f) const {
     for (auto [p, m] : working_) {
       if (p != port_) continue;
-      f.remedies.push_back({"use-other-mode", command(p, m),
-                            ""});
+      f.remedies.push_back({"use-other-mode", command(p, m), ""});
     }
     for (auto [p, m] : working_) {
       if (p == port_) continue;
@@ -237,12 +246,15 @@ class investigation {
       f.evidence.push_back("no greeting within " + std::to_string(t_.silence_window.count() / 1000) +
                            " s; a second connection that sent a ClientHello got a TLS answer");
     } else {
-      f.summary = "port " + std::to_string(port_) +
-                  " greets in plain SMTP, so --tls (implicit TLS) cannot work there: use --starttls on this port";
+      f.summary =
+          "port " + std::to_string(port_) +
+          " greets in plain SMTP, so --tls (implicit TLS) cannot work there: use --starttls on this port";
       f.evidence.push_back(primary.summary);
       if (other.greeting) f.evidence.push_back("the port greets with: " + other.greeting->to_string());
     }
-    if (other.tls) f.evidence.push_back("with " + std::string(flag(real)) + ": " + other.tls->version + " " + other.tls->cipher);
+    if (other.tls)
+      f.evidence.push_back("with " + std::string(flag(real)) + ": " + other.tls->version + " " +
+                           other.tls->cipher);
     add_alternatives(f);
     return f;
   }
@@ -251,16 +263,23 @@ class investigation {
                    const std::vector<attempt_result>& res) {
     const auto& fu = follow_ups();
     auto ok = [&](std::size_t i) { return res[i].handshake_ok; };
-    // Indexes in follow_ups(): 0 rsa-kx, 1 dhe, 2 ecdhe-cbc, 3 sha1-sigalgs, 4 tls1.0-1.1; then compat, legacy.
+    // Indexes in follow_ups(): 0 rsa-kx, 1 dhe, 2 ecdhe-cbc, 3 sha1-sigalgs, 4 tls1.0-1.1; then compat,
+    // legacy.
     std::optional<std::size_t> which;
-    if (ok(0) && !ok(1) && !ok(2) && !ok(3)) which = 0;
-    else if (ok(1) && !ok(2) && !ok(3)) which = 1;
-    else if (ok(2)) which = 2;
-    else if (ok(3)) which = 3;
-    else if (ok(4)) which = 4;
+    if (ok(0) && !ok(1) && !ok(2) && !ok(3))
+      which = 0;
+    else if (ok(1) && !ok(2) && !ok(3))
+      which = 1;
+    else if (ok(2))
+      which = 2;
+    else if (ok(3))
+      which = 3;
+    else if (ok(4))
+      which = 4;
 
     finding f;
-    f.evidence.push_back("strict handshake: " + eff.summary + (eff.detail.empty() ? "" : " (" + eff.detail + ")"));
+    f.evidence.push_back("strict handshake: " + eff.summary +
+                         (eff.detail.empty() ? "" : " (" + eff.detail + ")"));
     for (std::size_t i = 0; i < fu.size(); ++i) {
       f.evidence.push_back(fu[i].label + ": " +
                            (ok(i) ? "accepted, " + res[i].tls->version + " " + res[i].tls->cipher +
@@ -269,33 +288,42 @@ class investigation {
     }
     if (!which) {
       f.code = eff.code;
-      f.summary = eff.summary + "; no follow-up handshake (RSA key exchange, DHE, CBC, SHA-1 signatures, "
-                                "TLS 1.0/1.1) succeeded either";
+      f.summary = eff.summary +
+                  "; no follow-up handshake (RSA key exchange, DHE, CBC, SHA-1 signatures, "
+                  "TLS 1.0/1.1) succeeded either";
     } else {
       const auto& got = *res[*which].tls;
       f.code = fu[*which].cause;
       const std::string picked = "it accepted " + got.version + " " + got.cipher;
       switch (*which) {
         case 0:
-          f.summary = "the server offers only RSA key exchange, which has no forward secrecy (a stolen server "
-                      "key decrypts every recorded session); strict, like rustls and Go, requires ECDHE: " + picked;
+          f.summary =
+              "the server offers only RSA key exchange, which has no forward secrecy (a stolen server "
+              "key decrypts every recorded session); strict, like rustls and Go, requires ECDHE: " +
+              picked;
           break;
         case 1:
-          f.summary = "the server offers only finite-field DHE key exchange, no ECDHE; strict, like rustls, "
-                      "requires ECDHE (X25519, P-256, P-384): " + picked +
-                      (ok(0) ? " (it also accepts RSA key exchange)" : "");
+          f.summary =
+              "the server offers only finite-field DHE key exchange, no ECDHE; strict, like rustls, "
+              "requires ECDHE (X25519, P-256, P-384): " +
+              picked + (ok(0) ? " (it also accepts RSA key exchange)" : "");
           break;
         case 2:
-          f.summary = "the server has ECDHE but only CBC ciphers (MAC-then-encrypt, with a history of padding "
-                      "oracles); strict requires AEAD (AES-GCM, ChaCha20-Poly1305): " + picked;
+          f.summary =
+              "the server has ECDHE but only CBC ciphers (MAC-then-encrypt, with a history of padding "
+              "oracles); strict requires AEAD (AES-GCM, ChaCha20-Poly1305): " +
+              picked;
           break;
         case 3:
-          f.summary = "the server can sign the handshake only with SHA-1, which strict (like rustls) refuses: " +
-                      picked + " when SHA-1 signatures were offered";
+          f.summary =
+              "the server can sign the handshake only with SHA-1, which strict (like rustls) refuses: " +
+              picked + " when SHA-1 signatures were offered";
           break;
         default:
-          f.summary = "the server's highest TLS version is below TLS 1.2 (TLS 1.0 and 1.1 are deprecated by "
-                      "RFC 8996): " + picked;
+          f.summary =
+              "the server's highest TLS version is below TLS 1.2 (TLS 1.0 and 1.1 are deprecated by "
+              "RFC 8996): " +
+              picked;
           break;
       }
     }
@@ -306,8 +334,8 @@ class investigation {
     for (std::size_t i : {compat_i, legacy_i}) {
       const auto* p = tls::profile(specs[i].label);
       if (res[i].handshake_ok) {
-        f.remedies.push_back({"use-weaker-profile", command(port_, m, "--tls-profile " + p->name),
-                              p->security_note});
+        f.remedies.push_back(
+            {"use-weaker-profile", command(port_, m, "--tls-profile " + p->name), p->security_note});
         break;
       }
       if (res[i].code.rfind("tls.cert.", 0) == 0 && !cert_issue) cert_issue = &res[i];
@@ -322,7 +350,8 @@ class investigation {
       return "ask the operator to enable ECDHE key exchange with AES-GCM or ChaCha20-Poly1305 suites "
              "(e.g. ECDHE-RSA-AES128-GCM-SHA256)";
     if (code == "tls.kx.dhe-only") return "ask the operator to enable ECDHE key exchange (X25519, P-256)";
-    if (code == "tls.cipher.cbc-only") return "ask the operator to enable AEAD ciphers (AES-GCM, ChaCha20-Poly1305)";
+    if (code == "tls.cipher.cbc-only")
+      return "ask the operator to enable AEAD ciphers (AES-GCM, ChaCha20-Poly1305)";
     if (code == "tls.sigalg.sha1-only") return "ask the operator to allow SHA-256 handshake signatures";
     if (code == "tls.version.too-old") return "ask the operator to enable TLS 1.2 and TLS 1.3";
     return "ask the operator to fix the server's TLS configuration";
@@ -350,8 +379,10 @@ class investigation {
     }
     std::string fix = "ask the operator to fix the certificate";
     if (f.code == "tls.cert.expired") fix = "ask the operator to renew the certificate";
-    if (f.code == "tls.cert.not-yet-valid") fix = "check this machine's clock, then the certificate's start date";
-    if (f.code == "tls.cert.hostname-mismatch") fix = "ask the operator for a certificate that names " + t_.host;
+    if (f.code == "tls.cert.not-yet-valid")
+      fix = "check this machine's clock, then the certificate's start date";
+    if (f.code == "tls.cert.hostname-mismatch")
+      fix = "ask the operator for a certificate that names " + t_.host;
     if (f.code == "tls.cert.incomplete-chain")
       fix = "ask the operator to send the intermediate certificate with the server's own (full chain file)";
     if (f.code == "tls.cert.self-signed" || f.code == "tls.cert.untrusted")
@@ -359,9 +390,10 @@ class investigation {
     f.remedies.push_back({"fix-server", "", fix});
     // Last, and only when the certificate is the only thing wrong.
     if (insecure && insecure->handshake_ok)
-      f.remedies.push_back({"use-insecure", command(port_, m, "--insecure"),
-                            "no certificate check: anyone on the path can read and change your mail and capture "
-                            "your password"});
+      f.remedies.push_back(
+          {"use-insecure", command(port_, m, "--insecure"),
+           "no certificate check: anyone on the path can read and change your mail and capture "
+           "your password"});
     return f;
   }
 
@@ -374,19 +406,23 @@ class investigation {
     if (r.mail_reply) f.evidence.push_back("reply to MAIL FROM:<>: " + r.mail_reply->to_string());
     add_alternatives(f);
     const std::string where = server(port_);
-    if (f.code == "net.dns") f.remedies.push_back({"check-target", "", "check the host name " + t_.host});
+    if (f.code == "net.dns")
+      f.remedies.push_back({"check-target", "", "check the host name " + t_.host});
     else if (f.code == "net.refused")
       f.remedies.push_back({"check-target", "", "nothing listens on " + where + ": check the port"});
     else if (f.code == "net.unreachable")
-      f.remedies.push_back({"check-target", "", "no route to " + t_.host + ": check the network or firewall"});
+      f.remedies.push_back(
+          {"check-target", "", "no route to " + t_.host + ": check the network or firewall"});
     else if (f.code == "net.greeting-timeout" || f.code == "net.timeout")
-      f.remedies.push_back({"check-target", "", where + " accepts connections but does not answer: a firewall, "
-                                                "a tarpit, or a different protocol"});
+      f.remedies.push_back({"check-target", "",
+                            where + " accepts connections but does not answer: a firewall, "
+                                    "a tarpit, or a different protocol"});
     else if (f.code == "net.closed" || f.code == "smtp.transient")
       f.remedies.push_back({"retry-later", "", "the server closed or deferred the session; try again later"});
     else if (f.code == "smtp.starttls-missing")
-      f.remedies.push_back({"fix-server", "", "ask the operator to enable STARTTLS; postern never falls back to "
-                                              "plain text"});
+      f.remedies.push_back({"fix-server", "",
+                            "ask the operator to enable STARTTLS; postern never falls back to "
+                            "plain text"});
     else
       f.remedies.push_back({"fix-server", "", "the server does not behave as an SMTP server should here"});
     return f;

@@ -24,7 +24,7 @@ tls::policy tls12_only(const tls::policy& base, std::string name, std::vector<st
   p.min_version = p.max_version = tls::version::tls1_2;
   p.tls13_suites.clear();
   p.tls12_suites = std::move(suites);
-  p.min_dh_bits = 1024;   // to see a weak DHE group rather than fail on it
+  p.min_dh_bits = 1024;  // to see a weak DHE group rather than fail on it
   return p;
 }
 
@@ -34,18 +34,20 @@ std::vector<follow_up> make() {
   const tls::policy& legacy = *tls::profile("legacy");
   std::vector<follow_up> out;
 
-  out.push_back({"probe:rsa-kx", "tls.kx.rsa-only",
-                 tls12_only(compat, "probe:rsa-kx",
-                            suites_where(compat.tls12_suites,
-                                         [](const std::string& s) { return starts_with(s, "TLS_RSA_WITH_"); }))});
+  out.push_back(
+      {"probe:rsa-kx", "tls.kx.rsa-only",
+       tls12_only(compat, "probe:rsa-kx", suites_where(compat.tls12_suites, [](const std::string& s) {
+                    return starts_with(s, "TLS_RSA_WITH_");
+                  }))});
   out.push_back({"probe:dhe", "tls.kx.dhe-only",
-                 tls12_only(compat, "probe:dhe",
-                            suites_where(compat.tls12_suites,
-                                         [](const std::string& s) { return starts_with(s, "TLS_DHE_"); }))});
-  out.push_back({"probe:ecdhe-cbc", "tls.cipher.cbc-only",
-                 tls12_only(compat, "probe:ecdhe-cbc", suites_where(compat.tls12_suites, [](const std::string& s) {
-                              return starts_with(s, "TLS_ECDHE_") && !is_aead(s);
+                 tls12_only(compat, "probe:dhe", suites_where(compat.tls12_suites, [](const std::string& s) {
+                              return starts_with(s, "TLS_DHE_");
                             }))});
+  out.push_back(
+      {"probe:ecdhe-cbc", "tls.cipher.cbc-only",
+       tls12_only(compat, "probe:ecdhe-cbc", suites_where(compat.tls12_suites, [](const std::string& s) {
+                    return starts_with(s, "TLS_ECDHE_") && !is_aead(s);
+                  }))});
   {
     // Exactly strict's suites and groups, but only SHA-1 signatures.
     tls::policy p = tls12_only(strict, "probe:sha1-sigalgs", strict.tls12_suites);

@@ -9,8 +9,8 @@
 namespace postern::diagnose {
 
 struct follow_up {
-  std::string label;       // "probe:rsa-kx", …
-  std::string cause;       // the cause code when this is the only one that works
+  std::string label;  // "probe:rsa-kx", …
+  std::string cause;  // the cause code when this is the only one that works
   tls::policy policy;
 };
 

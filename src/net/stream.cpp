@@ -25,13 +25,20 @@ class category final : public std::error_category {
   const char* name() const noexcept override { return "postern.net"; }
   std::string message(int v) const override {
     switch (static_cast<errc>(v)) {
-      case errc::ok: return "ok";
-      case errc::dns: return "the server name did not resolve";
-      case errc::refused: return "connection refused: nothing listens on that port";
-      case errc::unreachable: return "the host is unreachable";
-      case errc::timeout: return "the server did not answer in time";
-      case errc::greeting_timeout: return "connected, but the server sent no greeting in time";
-      case errc::closed: return "the server closed the connection";
+      case errc::ok:
+        return "ok";
+      case errc::dns:
+        return "the server name did not resolve";
+      case errc::refused:
+        return "connection refused: nothing listens on that port";
+      case errc::unreachable:
+        return "the host is unreachable";
+      case errc::timeout:
+        return "the server did not answer in time";
+      case errc::greeting_timeout:
+        return "connected, but the server sent no greeting in time";
+      case errc::closed:
+        return "the server closed the connection";
     }
     return "unknown network error";
   }
@@ -54,13 +61,20 @@ const std::error_category& net_category() noexcept {
 
 const char* cause(errc e) noexcept {
   switch (e) {
-    case errc::ok: return "";
-    case errc::dns: return "net.dns";
-    case errc::refused: return "net.refused";
-    case errc::unreachable: return "net.unreachable";
-    case errc::timeout: return "net.timeout";
-    case errc::greeting_timeout: return "net.greeting-timeout";
-    case errc::closed: return "net.closed";
+    case errc::ok:
+      return "";
+    case errc::dns:
+      return "net.dns";
+    case errc::refused:
+      return "net.refused";
+    case errc::unreachable:
+      return "net.unreachable";
+    case errc::timeout:
+      return "net.timeout";
+    case errc::greeting_timeout:
+      return "net.greeting-timeout";
+    case errc::closed:
+      return "net.closed";
   }
   return "net.closed";
 }
@@ -72,8 +86,8 @@ asio::awaitable<std::error_code> stream::connect(std::string host, std::uint16_t
                                                  clock::time_point deadline) {
   asio::ip::tcp::resolver resolver(ex_);
   asio::steady_timer timer(ex_, deadline);
-  auto resolved = co_await (resolver.async_resolve(host, std::to_string(port), use_tuple) ||
-                            timer.async_wait(use_tuple));
+  auto resolved =
+      co_await (resolver.async_resolve(host, std::to_string(port), use_tuple) || timer.async_wait(use_tuple));
   if (resolved.index() == 1) co_return errc::timeout;
   auto [rec, results] = std::get<0>(std::move(resolved));
   if (rec || results.empty()) co_return errc::dns;
@@ -112,8 +126,12 @@ asio::awaitable<std::optional<tls_failure>> stream::start_tls(SSL_CTX* ctx, std:
   auto r = co_await (tls_stream_->async_handshake(asio::ssl::stream_base::client, use_tuple) ||
                      timer.async_wait(use_tuple));
   if (r.index() == 1)
-    co_return tls_failure{"net.timeout", "the TLS handshake did not finish in time",
-                          "no handshake progress before the deadline", -1, false, true};
+    co_return tls_failure{"net.timeout",
+                          "the TLS handshake did not finish in time",
+                          "no handshake progress before the deadline",
+                          -1,
+                          false,
+                          true};
   auto [ec] = std::get<0>(r);
   if (!ec) {
     tls_ = true;
@@ -166,8 +184,10 @@ asio::awaitable<void> stream::write(std::string_view bytes, clock::time_point de
     co_return;
   }
   auto [wec, n] = std::get<0>(r);
-  if (wec) ec = classify_io(wec);
-  else ec.clear();
+  if (wec)
+    ec = classify_io(wec);
+  else
+    ec.clear();
 }
 
 asio::awaitable<bool> speaks_tls(std::string host, std::uint16_t port, clock::time_point deadline) {

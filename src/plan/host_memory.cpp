@@ -74,8 +74,8 @@ std::vector<std::string> downgrade_reasons(const route_facts& before, const rout
     out.push_back(now.tls_version + " where " + before.tls_version + " worked");
   if (kx_rank(now) < kx_rank(before)) {
     const std::string was = before.tls_version == "TLSv1.3" ? "TLS 1.3 (ECDHE)" : before.kx;
-    out.push_back((now.kx == "RSA" ? std::string("RSA key exchange (no forward secrecy)") : now.kx) + " where " +
-                  was + " worked");
+    out.push_back((now.kx == "RSA" ? std::string("RSA key exchange (no forward secrecy)") : now.kx) +
+                  " where " + was + " worked");
   }
   if (profile_rank(now.profile) < profile_rank(before.profile))
     out.push_back("the " + now.profile + " profile was needed where " + before.profile + " worked");
@@ -98,8 +98,9 @@ host_memory::host_memory(const std::string& path) : path_(path) {
   // Many postern processes may write at once: wait for the lock instead of failing.
   sqlite3_busy_timeout(db_, 15000);
   exec("PRAGMA journal_mode=WAL");
-  exec("CREATE TABLE IF NOT EXISTS hosts (host TEXT PRIMARY KEY, port INTEGER, mode TEXT, profile TEXT, "
-       "tls_version TEXT, cipher TEXT, kx TEXT, grp TEXT, issuer TEXT, key_sha256 TEXT, seen_at INTEGER)");
+  exec(
+      "CREATE TABLE IF NOT EXISTS hosts (host TEXT PRIMARY KEY, port INTEGER, mode TEXT, profile TEXT, "
+      "tls_version TEXT, cipher TEXT, kx TEXT, grp TEXT, issuer TEXT, key_sha256 TEXT, seen_at INTEGER)");
 }
 
 host_memory::~host_memory() { sqlite3_close(db_); }

@@ -17,7 +17,8 @@ std::string describe(const diagnose::route_attempt& a) {
 
 }  // namespace
 
-std::vector<diagnose::route_probe> candidate_routes(std::uint16_t given_port, const std::vector<std::uint16_t>& others,
+std::vector<diagnose::route_probe> candidate_routes(std::uint16_t given_port,
+                                                    const std::vector<std::uint16_t>& others,
                                                     const std::string& profile) {
   std::vector<std::uint16_t> ports;
   if (given_port) ports.push_back(given_port);
@@ -74,7 +75,8 @@ route_choice choose_route(const route_request& q) {
       c.mode = r->mode == "tls" ? net::mode::implicit_tls : net::mode::starttls;
       c.profile = profile;
       c.reason = "no strict route works (" + failed + "); --allow " + profile + " permits the " + profile +
-                 " profile here (" + r->detail + "), which " + (p ? p->security_note : std::string("is weaker"));
+                 " profile here (" + r->detail + "), which " +
+                 (p ? p->security_note : std::string("is weaker"));
       return c;
     }
   }

@@ -12,14 +12,24 @@ namespace {
 const std::vector<std::string> openssl_tls13 = {"TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
                                                 "TLS_AES_128_GCM_SHA256"};
 // OpenSSL 3.0's default supported_groups (ssl/t1_lib.c supported_groups_default).
-const std::vector<std::string> openssl_groups = {"x25519",    "secp256r1", "x448",      "secp521r1", "secp384r1",
-                                                 "ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192"};
+const std::vector<std::string> openssl_groups = {"x25519",    "secp256r1", "x448",      "secp521r1",
+                                                 "secp384r1", "ffdhe2048", "ffdhe3072", "ffdhe4096",
+                                                 "ffdhe6144", "ffdhe8192"};
 // OpenSSL 3.0's default signature_algorithms at security level 2 (no SHA-1, no SHA-224).
-const std::vector<std::string> openssl_sigalgs = {
-    "ecdsa_secp256r1_sha256", "ecdsa_secp384r1_sha384", "ecdsa_secp521r1_sha512", "ed25519",
-    "ed448",                  "rsa_pss_pss_sha256",     "rsa_pss_pss_sha384",     "rsa_pss_pss_sha512",
-    "rsa_pss_rsae_sha256",    "rsa_pss_rsae_sha384",    "rsa_pss_rsae_sha512",    "rsa_pkcs1_sha256",
-    "rsa_pkcs1_sha384",       "rsa_pkcs1_sha512"};
+const std::vector<std::string> openssl_sigalgs = {"ecdsa_secp256r1_sha256",
+                                                  "ecdsa_secp384r1_sha384",
+                                                  "ecdsa_secp521r1_sha512",
+                                                  "ed25519",
+                                                  "ed448",
+                                                  "rsa_pss_pss_sha256",
+                                                  "rsa_pss_pss_sha384",
+                                                  "rsa_pss_pss_sha512",
+                                                  "rsa_pss_rsae_sha256",
+                                                  "rsa_pss_rsae_sha384",
+                                                  "rsa_pss_rsae_sha512",
+                                                  "rsa_pkcs1_sha256",
+                                                  "rsa_pkcs1_sha384",
+                                                  "rsa_pkcs1_sha512"};
 
 tls::policy base(std::string name) {
   tls::policy p;
@@ -36,14 +46,15 @@ tls::policy base(std::string name) {
 client_family rustls() {
   auto p = base("rustls");
   p.tls13_suites = {"TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256"};
-  p.tls12_suites = {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",       "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-                    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-                    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",         "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"};
+  p.tls12_suites = {
+      "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",       "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+      "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+      "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",         "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"};
   p.groups = {"X25519MLKEM768", "x25519", "secp256r1", "secp384r1"};
-  p.signature_schemes = {"ecdsa_secp384r1_sha384", "ecdsa_secp256r1_sha256", "ecdsa_secp521r1_sha512",
-                         "ed25519",                "rsa_pss_rsae_sha512",    "rsa_pss_rsae_sha384",
-                         "rsa_pss_rsae_sha256",    "rsa_pkcs1_sha512",       "rsa_pkcs1_sha384",
-                         "rsa_pkcs1_sha256"};
+  p.signature_schemes = {
+      "ecdsa_secp384r1_sha384", "ecdsa_secp256r1_sha256", "ecdsa_secp521r1_sha512", "ed25519",
+      "rsa_pss_rsae_sha512",    "rsa_pss_rsae_sha384",    "rsa_pss_rsae_sha256",    "rsa_pkcs1_sha512",
+      "rsa_pkcs1_sha384",       "rsa_pkcs1_sha256"};
   p.min_dh_bits = 2048;  // no DHE at all
   p.min_rsa_bits = 2048;
   return {"rustls", "rustls 0.23 (default provider)", std::move(p)};
@@ -58,18 +69,23 @@ client_family rustls() {
 client_family go() {
   auto p = base("go");
   p.tls13_suites = {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"};
-  p.tls12_suites = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",       "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-                    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",       "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-                    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-                    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",          "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-                    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",          "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+  p.tls12_suites = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+                    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+                    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+                    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+                    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+                    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+                    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
                     "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA"};
   p.groups = {"x25519", "secp256r1", "secp384r1", "secp521r1"};
   p.signature_schemes = {"rsa_pss_rsae_sha256",    "ecdsa_secp256r1_sha256", "ed25519",
                          "rsa_pss_rsae_sha384",    "rsa_pss_rsae_sha512",    "rsa_pkcs1_sha256",
                          "rsa_pkcs1_sha384",       "rsa_pkcs1_sha512",       "ecdsa_secp384r1_sha384",
                          "ecdsa_secp521r1_sha512", "rsa_pkcs1_sha1",         "ecdsa_sha1"};
-  p.min_dh_bits = 2048;  // no DHE at all
+  p.min_dh_bits = 2048;   // no DHE at all
   p.min_rsa_bits = 1024;  // crypto/x509 refuses RSA keys under 1024 bits
   return {"go", "Go 1.22 crypto/tls (defaults)", std::move(p)};
 }
@@ -81,19 +97,32 @@ client_family go() {
 client_family openssl() {
   auto p = base("openssl");
   p.tls13_suites = openssl_tls13;
-  p.tls12_suites = {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",       "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-                    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",           "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-                    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",   "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-                    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",       "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-                    "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",           "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
-                    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",         "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
-                    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",       "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-                    "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",           "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-                    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",            "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
-                    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",          "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-                    "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",              "TLS_RSA_WITH_AES_256_GCM_SHA384",
-                    "TLS_RSA_WITH_AES_128_GCM_SHA256",               "TLS_RSA_WITH_AES_256_CBC_SHA256",
-                    "TLS_RSA_WITH_AES_128_CBC_SHA256",               "TLS_RSA_WITH_AES_256_CBC_SHA",
+  p.tls12_suites = {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+                    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+                    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+                    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+                    "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+                    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                    "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+                    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+                    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+                    "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
+                    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+                    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+                    "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",
+                    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+                    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+                    "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
+                    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+                    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+                    "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+                    "TLS_RSA_WITH_AES_256_GCM_SHA384",
+                    "TLS_RSA_WITH_AES_128_GCM_SHA256",
+                    "TLS_RSA_WITH_AES_256_CBC_SHA256",
+                    "TLS_RSA_WITH_AES_128_CBC_SHA256",
+                    "TLS_RSA_WITH_AES_256_CBC_SHA",
                     "TLS_RSA_WITH_AES_128_CBC_SHA"};
   p.groups = openssl_groups;
   p.signature_schemes = openssl_sigalgs;
@@ -109,13 +138,14 @@ client_family openssl() {
 client_family python() {
   auto p = base("python");
   p.tls13_suites = openssl_tls13;
-  p.tls12_suites = {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",       "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-                    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",       "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-                    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-                    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",       "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
-                    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",       "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-                    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",           "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
-                    "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",           "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256"};
+  p.tls12_suites = {
+      "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",       "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+      "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",       "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+      "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+      "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",       "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+      "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",       "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+      "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",           "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+      "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",           "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256"};
   p.groups = openssl_groups;
   p.signature_schemes = openssl_sigalgs;
   p.min_dh_bits = 2048;
@@ -178,12 +208,24 @@ client_family java17() {
                     "TLS_RSA_WITH_AES_128_CBC_SHA"};
   p.groups = {"x25519",    "secp256r1", "secp384r1", "secp521r1", "x448",
               "ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192"};
-  p.signature_schemes = {"ecdsa_secp256r1_sha256", "ecdsa_secp384r1_sha384", "ecdsa_secp521r1_sha512",
-                         "ed25519",                "ed448",                  "rsa_pss_rsae_sha256",
-                         "rsa_pss_rsae_sha384",    "rsa_pss_rsae_sha512",    "rsa_pss_pss_sha256",
-                         "rsa_pss_pss_sha384",     "rsa_pss_pss_sha512",     "rsa_pkcs1_sha256",
-                         "rsa_pkcs1_sha384",       "rsa_pkcs1_sha512",       "dsa_sha256",
-                         "ecdsa_sha224",           "rsa_pkcs1_sha224",       "ecdsa_sha1",
+  p.signature_schemes = {"ecdsa_secp256r1_sha256",
+                         "ecdsa_secp384r1_sha384",
+                         "ecdsa_secp521r1_sha512",
+                         "ed25519",
+                         "ed448",
+                         "rsa_pss_rsae_sha256",
+                         "rsa_pss_rsae_sha384",
+                         "rsa_pss_rsae_sha512",
+                         "rsa_pss_pss_sha256",
+                         "rsa_pss_pss_sha384",
+                         "rsa_pss_pss_sha512",
+                         "rsa_pkcs1_sha256",
+                         "rsa_pkcs1_sha384",
+                         "rsa_pkcs1_sha512",
+                         "dsa_sha256",
+                         "ecdsa_sha224",
+                         "rsa_pkcs1_sha224",
+                         "ecdsa_sha1",
                          "rsa_pkcs1_sha1"};
   p.min_dh_bits = 1024;
   p.min_rsa_bits = 1024;
@@ -201,33 +243,60 @@ client_family java17() {
 client_family node() {
   auto p = base("node");
   p.tls13_suites = openssl_tls13;
-  p.tls12_suites = {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",       "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-                    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",       "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-                    "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",         "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-                    "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",         "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
-                    "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",         "TLS_DHE_DSS_WITH_AES_256_GCM_SHA384",
-                    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",         "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-                    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-                    "TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8",          "TLS_ECDHE_ECDSA_WITH_AES_256_CCM",
-                    "TLS_DHE_RSA_WITH_AES_256_CCM_8",              "TLS_DHE_RSA_WITH_AES_256_CCM",
-                    "TLS_ECDHE_ECDSA_WITH_ARIA_256_GCM_SHA384",    "TLS_ECDHE_RSA_WITH_ARIA_256_GCM_SHA384",
-                    "TLS_DHE_DSS_WITH_ARIA_256_GCM_SHA384",        "TLS_DHE_RSA_WITH_ARIA_256_GCM_SHA384",
-                    "TLS_DHE_DSS_WITH_AES_128_GCM_SHA256",         "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8",
-                    "TLS_ECDHE_ECDSA_WITH_AES_128_CCM",            "TLS_DHE_RSA_WITH_AES_128_CCM_8",
-                    "TLS_DHE_RSA_WITH_AES_128_CCM",                "TLS_ECDHE_ECDSA_WITH_ARIA_128_GCM_SHA256",
-                    "TLS_ECDHE_RSA_WITH_ARIA_128_GCM_SHA256",      "TLS_DHE_DSS_WITH_ARIA_128_GCM_SHA256",
-                    "TLS_DHE_RSA_WITH_ARIA_128_GCM_SHA256",        "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
-                    "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256",         "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-                    "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256",         "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-                    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",          "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
-                    "TLS_DHE_DSS_WITH_AES_256_CBC_SHA",            "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-                    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",          "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
-                    "TLS_DHE_DSS_WITH_AES_128_CBC_SHA",            "TLS_RSA_WITH_AES_256_GCM_SHA384",
-                    "TLS_RSA_WITH_AES_256_CCM_8",                  "TLS_RSA_WITH_AES_256_CCM",
-                    "TLS_RSA_WITH_ARIA_256_GCM_SHA384",            "TLS_RSA_WITH_AES_128_GCM_SHA256",
-                    "TLS_RSA_WITH_AES_128_CCM_8",                  "TLS_RSA_WITH_AES_128_CCM",
-                    "TLS_RSA_WITH_ARIA_128_GCM_SHA256",            "TLS_RSA_WITH_AES_256_CBC_SHA256",
-                    "TLS_RSA_WITH_AES_128_CBC_SHA256",             "TLS_RSA_WITH_AES_256_CBC_SHA",
+  p.tls12_suites = {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+                    "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+                    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+                    "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",
+                    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+                    "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
+                    "TLS_DHE_DSS_WITH_AES_256_GCM_SHA384",
+                    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+                    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+                    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+                    "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+                    "TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8",
+                    "TLS_ECDHE_ECDSA_WITH_AES_256_CCM",
+                    "TLS_DHE_RSA_WITH_AES_256_CCM_8",
+                    "TLS_DHE_RSA_WITH_AES_256_CCM",
+                    "TLS_ECDHE_ECDSA_WITH_ARIA_256_GCM_SHA384",
+                    "TLS_ECDHE_RSA_WITH_ARIA_256_GCM_SHA384",
+                    "TLS_DHE_DSS_WITH_ARIA_256_GCM_SHA384",
+                    "TLS_DHE_RSA_WITH_ARIA_256_GCM_SHA384",
+                    "TLS_DHE_DSS_WITH_AES_128_GCM_SHA256",
+                    "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8",
+                    "TLS_ECDHE_ECDSA_WITH_AES_128_CCM",
+                    "TLS_DHE_RSA_WITH_AES_128_CCM_8",
+                    "TLS_DHE_RSA_WITH_AES_128_CCM",
+                    "TLS_ECDHE_ECDSA_WITH_ARIA_128_GCM_SHA256",
+                    "TLS_ECDHE_RSA_WITH_ARIA_128_GCM_SHA256",
+                    "TLS_DHE_DSS_WITH_ARIA_128_GCM_SHA256",
+                    "TLS_DHE_RSA_WITH_ARIA_128_GCM_SHA256",
+                    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+                    "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256",
+                    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+                    "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256",
+                    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+                    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+                    "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
+                    "TLS_DHE_DSS_WITH_AES_256_CBC_SHA",
+                    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+                    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+                    "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+                    "TLS_DHE_DSS_WITH_AES_128_CBC_SHA",
+                    "TLS_RSA_WITH_AES_256_GCM_SHA384",
+                    "TLS_RSA_WITH_AES_256_CCM_8",
+                    "TLS_RSA_WITH_AES_256_CCM",
+                    "TLS_RSA_WITH_ARIA_256_GCM_SHA384",
+                    "TLS_RSA_WITH_AES_128_GCM_SHA256",
+                    "TLS_RSA_WITH_AES_128_CCM_8",
+                    "TLS_RSA_WITH_AES_128_CCM",
+                    "TLS_RSA_WITH_ARIA_128_GCM_SHA256",
+                    "TLS_RSA_WITH_AES_256_CBC_SHA256",
+                    "TLS_RSA_WITH_AES_128_CBC_SHA256",
+                    "TLS_RSA_WITH_AES_256_CBC_SHA",
                     "TLS_RSA_WITH_AES_128_CBC_SHA"};
   p.groups = openssl_groups;
   p.signature_schemes = openssl_sigalgs;
@@ -244,7 +313,8 @@ client_family postern(const char* profile) {
 
 const std::vector<client_family>& client_families() {
   static const std::vector<client_family> all = {
-      rustls(), go(), openssl(), python(), java17(), node(), postern("strict"), postern("compat"), postern("legacy"),
+      rustls(),          go(), openssl(), python(), java17(), node(), postern("strict"), postern("compat"),
+      postern("legacy"),
   };
   return all;
 }

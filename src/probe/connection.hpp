@@ -62,7 +62,7 @@ struct handshake_outcome {
   std::string code;  ///< cause code when not ok
   std::string summary;
   std::string version, cipher, group;
-  std::vector<std::string> chain_der;  ///< the peer chain as sent (when ok)
+  std::vector<std::string> chain_der;   ///< the peer chain as sent (when ok)
   std::optional<smtp::reply> greeting;  ///< implicit TLS: the greeting read inside TLS
   std::optional<smtp::capabilities> caps_after_tls;
 };

@@ -48,9 +48,9 @@ namespace {
 std::vector<std::uint16_t> all_groups() {
   std::vector<std::uint16_t> out;
   // Common groups first: a server that takes the client's order then answers like real clients see.
-  for (auto g : {w::group::x25519, w::group::secp256r1, w::group::secp384r1, w::group::secp521r1, w::group::x448,
-                 w::group::ffdhe2048, w::group::ffdhe3072, w::group::ffdhe4096, w::group::ffdhe6144,
-                 w::group::ffdhe8192})
+  for (auto g : {w::group::x25519, w::group::secp256r1, w::group::secp384r1, w::group::secp521r1,
+                 w::group::x448, w::group::ffdhe2048, w::group::ffdhe3072, w::group::ffdhe4096,
+                 w::group::ffdhe6144, w::group::ffdhe8192})
     out.push_back(g);
   for (const auto& g : w::named_groups())
     if (std::find(out.begin(), out.end(), g.code) == out.end()) out.push_back(g.code);
@@ -63,7 +63,9 @@ std::vector<std::uint16_t> all_signature_schemes() {
   return out;
 }
 
-void erase(std::vector<std::uint16_t>& v, std::uint16_t x) { v.erase(std::remove(v.begin(), v.end(), x), v.end()); }
+void erase(std::vector<std::uint16_t>& v, std::uint16_t x) {
+  v.erase(std::remove(v.begin(), v.end(), x), v.end());
+}
 bool contains(const std::vector<std::uint16_t>& v, std::uint16_t x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
@@ -120,7 +122,8 @@ asio::awaitable<version_scan> enumerate_suites(std::uint16_t version, w::hello_p
     // TLS 1.3-only hello): the version is not accepted, and we stop asking.
     if (h.version != version || !contains(left, h.cipher_suite)) {
       if (!contains(left, h.cipher_suite) && h.version == version)
-        scan.failure = "the server picked a suite that was not offered: " + w::cipher_suite_name(h.cipher_suite);
+        scan.failure =
+            "the server picked a suite that was not offered: " + w::cipher_suite_name(h.cipher_suite);
       break;
     }
     if (!scan.chain && out.chain) scan.chain = out.chain;
@@ -141,8 +144,8 @@ asio::awaitable<version_scan> enumerate_suites(std::uint16_t version, w::hello_p
 }
 
 asio::awaitable<std::vector<std::uint16_t>> enumerate_groups_tls13(w::hello_params base,
-                                                                   std::vector<std::uint16_t> suites, responder send,
-                                                                   int* hellos) {
+                                                                   std::vector<std::uint16_t> suites,
+                                                                   responder send, int* hellos) {
   std::vector<std::uint16_t> found;
   if (suites.empty()) co_return found;
   auto left = base.supported_groups;

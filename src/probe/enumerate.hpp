@@ -44,10 +44,10 @@ std::vector<std::uint16_t> candidate_suites(std::uint16_t version);
 struct version_scan {
   std::uint16_t version = 0;
   bool accepted = false;
-  std::vector<std::uint16_t> suites;          ///< server's order (its first choice first)
-  std::optional<bool> server_preference;      ///< set when 2+ suites were found and the check ran
-  std::optional<wire::certificate_chain> chain;            ///< first Certificate message seen (TLS <= 1.2)
-  std::vector<std::optional<std::uint16_t>> groups;        ///< TLS 1.3: group named per answer
+  std::vector<std::uint16_t> suites;                 ///< server's order (its first choice first)
+  std::optional<bool> server_preference;             ///< set when 2+ suites were found and the check ran
+  std::optional<wire::certificate_chain> chain;      ///< first Certificate message seen (TLS <= 1.2)
+  std::vector<std::optional<std::uint16_t>> groups;  ///< TLS 1.3: group named per answer
   int hellos = 0;
   std::string failure;  ///< when the scan stopped on a failure rather than a refusal
 };
@@ -57,7 +57,8 @@ struct version_scan {
  * pick, drop it, repeat until the server refuses; then offer the found suites reversed once to
  * see whether the server imposes its own order.
  */
-asio::awaitable<version_scan> enumerate_suites(std::uint16_t version, wire::hello_params base, responder send);
+asio::awaitable<version_scan> enumerate_suites(std::uint16_t version, wire::hello_params base,
+                                               responder send);
 
 /**
  * TLS 1.3 groups: offer every group with no key share, so that each answer is a
@@ -65,8 +66,8 @@ asio::awaitable<version_scan> enumerate_suites(std::uint16_t version, wire::hell
  * @param suites TLS 1.3 suites the server accepts (any one suffices)
  */
 asio::awaitable<std::vector<std::uint16_t>> enumerate_groups_tls13(wire::hello_params base,
-                                                                   std::vector<std::uint16_t> suites, responder send,
-                                                                   int* hellos = nullptr);
+                                                                   std::vector<std::uint16_t> suites,
+                                                                   responder send, int* hellos = nullptr);
 
 /** TLS 1.2 curves from the ServerKeyExchange of ECDHE suites; drop each and repeat. */
 asio::awaitable<std::vector<std::uint16_t>> enumerate_curves_tls12(wire::hello_params base,

@@ -26,10 +26,14 @@ namespace postern::probe {
 
 const char* to_string(port_mode m) noexcept {
   switch (m) {
-    case port_mode::tls: return "tls";
-    case port_mode::starttls: return "starttls";
-    case port_mode::plain: return "plain";
-    case port_mode::closed: return "closed";
+    case port_mode::tls:
+      return "tls";
+    case port_mode::starttls:
+      return "starttls";
+    case port_mode::plain:
+      return "plain";
+    case port_mode::closed:
+      return "closed";
   }
   return "closed";
 }
@@ -81,34 +85,50 @@ asio::awaitable<void> groups13_into(endpoint ep, std::vector<std::uint16_t> suit
                                          make_responder(ep, jobs), hellos);
 }
 
-asio::awaitable<void> curves12_into(std::uint16_t v, endpoint ep, std::vector<std::uint16_t> suites, limiter* jobs,
-                                    std::vector<std::uint16_t>* out, int* hellos) {
-  *out = co_await enumerate_curves_tls12(hello_for(v, ep.tls_name), std::move(suites), make_responder(ep, jobs),
-                                         hellos);
+asio::awaitable<void> curves12_into(std::uint16_t v, endpoint ep, std::vector<std::uint16_t> suites,
+                                    limiter* jobs, std::vector<std::uint16_t>* out, int* hellos) {
+  *out = co_await enumerate_curves_tls12(hello_for(v, ep.tls_name), std::move(suites),
+                                         make_responder(ep, jobs), hellos);
 }
 
 asio::awaitable<void> dhe_into(std::uint16_t v, endpoint ep, std::vector<std::uint16_t> suites, limiter* jobs,
                                std::uint32_t* out, int* hellos) {
-  *out = co_await dhe_prime_bits(hello_for(v, ep.tls_name), std::move(suites), make_responder(ep, jobs), hellos);
+  *out =
+      co_await dhe_prime_bits(hello_for(v, ep.tls_name), std::move(suites), make_responder(ep, jobs), hellos);
 }
 
 std::string kx_name(const w::cipher_suite_info& s) {
   switch (s.kx) {
-    case w::key_exchange::null: return "NULL";
-    case w::key_exchange::any: return "ECDHE";
-    case w::key_exchange::rsa: return "RSA";
-    case w::key_exchange::dh: return "DH";
-    case w::key_exchange::dhe: return "DHE";
-    case w::key_exchange::ecdh: return "ECDH";
-    case w::key_exchange::ecdhe: return "ECDHE";
-    case w::key_exchange::dh_anon: return "DH_anon";
-    case w::key_exchange::ecdh_anon: return "ECDH_anon";
-    case w::key_exchange::psk: return "PSK";
-    case w::key_exchange::dhe_psk: return "DHE_PSK";
-    case w::key_exchange::rsa_psk: return "RSA_PSK";
-    case w::key_exchange::ecdhe_psk: return "ECDHE_PSK";
-    case w::key_exchange::srp: return "SRP";
-    case w::key_exchange::krb5: return "KRB5";
+    case w::key_exchange::null:
+      return "NULL";
+    case w::key_exchange::any:
+      return "ECDHE";
+    case w::key_exchange::rsa:
+      return "RSA";
+    case w::key_exchange::dh:
+      return "DH";
+    case w::key_exchange::dhe:
+      return "DHE";
+    case w::key_exchange::ecdh:
+      return "ECDH";
+    case w::key_exchange::ecdhe:
+      return "ECDHE";
+    case w::key_exchange::dh_anon:
+      return "DH_anon";
+    case w::key_exchange::ecdh_anon:
+      return "ECDH_anon";
+    case w::key_exchange::psk:
+      return "PSK";
+    case w::key_exchange::dhe_psk:
+      return "DHE_PSK";
+    case w::key_exchange::rsa_psk:
+      return "RSA_PSK";
+    case w::key_exchange::ecdhe_psk:
+      return "ECDHE_PSK";
+    case w::key_exchange::srp:
+      return "SRP";
+    case w::key_exchange::krb5:
+      return "KRB5";
   }
   return "?";
 }
@@ -164,14 +184,15 @@ void add_tls_findings(target_report& rep) {
       if (c.code == *rep.chain_problem) why = c.detail;
     std::vector<std::string> ev;
     if (!why.empty()) ev.push_back(why);
-    if (!rep.chain.empty()) ev.push_back("leaf: " + rep.chain.front().subject + ", issued by " + rep.chain.front().issuer);
-    rep.findings.push_back(make_finding(*rep.chain_problem, severity::error,
-                                        "the certificate chain does not verify, so no verifying client connects",
-                                        std::move(ev),
-                                        *rep.chain_problem == "tls.cert.incomplete-chain"
-                                            ? "send the intermediate certificate with the server's own (full chain)"
-                                            : "install a certificate that chains to a trusted root and names the "
-                                              "server"));
+    if (!rep.chain.empty())
+      ev.push_back("leaf: " + rep.chain.front().subject + ", issued by " + rep.chain.front().issuer);
+    rep.findings.push_back(
+        make_finding(*rep.chain_problem, severity::error,
+                     "the certificate chain does not verify, so no verifying client connects", std::move(ev),
+                     *rep.chain_problem == "tls.cert.incomplete-chain"
+                         ? "send the intermediate certificate with the server's own (full chain)"
+                         : "install a certificate that chains to a trusted root and names the "
+                           "server"));
   }
   // Why strict (rustls-equivalent) clients fail, from the suites seen rather than one handshake.
   bool modern = false, ecdhe = false, ecdhe_aead = false, dhe = false, rsa = false;
@@ -203,20 +224,22 @@ void add_tls_findings(target_report& rep) {
                                           "the server's highest TLS version is below TLS 1.2", std::move(ev),
                                           "enable TLS 1.2 and TLS 1.3"));
     else if (!ecdhe && dhe)
-      rep.findings.push_back(make_finding("tls.kx.dhe-only", severity::error,
-                                          "the server offers finite-field DHE but no ECDHE key exchange; rustls and "
-                                          "Go clients cannot connect",
-                                          std::move(ev), "enable ECDHE key exchange (X25519, P-256)"));
+      rep.findings.push_back(
+          make_finding("tls.kx.dhe-only", severity::error,
+                       "the server offers finite-field DHE but no ECDHE key exchange; rustls and "
+                       "Go clients cannot connect",
+                       std::move(ev), "enable ECDHE key exchange (X25519, P-256)"));
     else if (!ecdhe && rsa)
-      rep.findings.push_back(make_finding("tls.kx.rsa-only", severity::error,
-                                          "the server offers only RSA key exchange (no forward secrecy); rustls and "
-                                          "Go clients cannot connect",
-                                          std::move(ev),
-                                          "enable ECDHE key exchange with AES-GCM or ChaCha20-Poly1305 suites"));
+      rep.findings.push_back(
+          make_finding("tls.kx.rsa-only", severity::error,
+                       "the server offers only RSA key exchange (no forward secrecy); rustls and "
+                       "Go clients cannot connect",
+                       std::move(ev), "enable ECDHE key exchange with AES-GCM or ChaCha20-Poly1305 suites"));
     else if (ecdhe && !ecdhe_aead)
-      rep.findings.push_back(make_finding("tls.cipher.cbc-only", severity::error,
-                                          "the server has ECDHE but only CBC ciphers; rustls clients cannot connect",
-                                          std::move(ev), "enable AEAD ciphers (AES-GCM, ChaCha20-Poly1305)"));
+      rep.findings.push_back(
+          make_finding("tls.cipher.cbc-only", severity::error,
+                       "the server has ECDHE but only CBC ciphers; rustls clients cannot connect",
+                       std::move(ev), "enable AEAD ciphers (AES-GCM, ChaCha20-Poly1305)"));
   }
   if (!old.empty()) {
     std::string list;
@@ -226,10 +249,11 @@ void add_tls_findings(target_report& rep) {
                                         "disable protocol versions below TLS 1.2"));
   }
   if (!weak.empty())
-    rep.findings.push_back(make_finding("tls.cipher.weak", severity::warning,
-                                        "the server accepts broken or anonymous cipher suites (export, NULL, RC4, "
-                                        "DES, 3DES or anon)",
-                                        weak, "remove these suites from the server's cipher list"));
+    rep.findings.push_back(
+        make_finding("tls.cipher.weak", severity::warning,
+                     "the server accepts broken or anonymous cipher suites (export, NULL, RC4, "
+                     "DES, 3DES or anon)",
+                     weak, "remove these suites from the server's cipher list"));
 }
 
 asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep_ptr) {
@@ -247,7 +271,8 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
 
   // 1. Mode: one broad ClientHello. A TLS answer (even an alert) means implicit TLS; text means SMTP.
   auto detect = hello_for(w::version::tls1_3, ep.tls_name);
-  detect.supported_versions = {w::version::tls1_3, w::version::tls1_2, w::version::tls1_1, w::version::tls1_0};
+  detect.supported_versions = {w::version::tls1_3, w::version::tls1_2, w::version::tls1_1,
+                               w::version::tls1_0};
   detect.cipher_suites = candidate_suites(w::version::tls1_3);
   for (auto c : candidate_suites(w::version::tls1_2)) detect.cipher_suites.push_back(c);
   auto first = co_await send_hello(ep, detect, *jobs);
@@ -260,9 +285,9 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
       rep.mode = port_mode::closed;
       rep.error_code = first.detail.substr(0, first.detail.find(':'));
       if (rep.error_code.rfind("net.", 0) != 0) rep.error_code = "net.closed";
-      rep.findings.push_back(make_finding(rep.error_code, diagnose::severity::error,
-                                          "no SMTP or TLS service answered on port " + std::to_string(rep.port),
-                                          {first.detail}, ""));
+      rep.findings.push_back(make_finding(
+          rep.error_code, diagnose::severity::error,
+          "no SMTP or TLS service answered on port " + std::to_string(rep.port), {first.detail}, ""));
       rep.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start).count();
       co_return;
     }
@@ -270,8 +295,8 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
     rep.mode = port_mode::closed;
     rep.error_code = "net.closed";
     rep.findings.push_back(make_finding("net.closed", diagnose::severity::error,
-                                        "the server closed the connection without a greeting or a TLS answer", {},
-                                        ""));
+                                        "the server closed the connection without a greeting or a TLS answer",
+                                        {}, ""));
     rep.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start).count();
     co_return;
   } else {
@@ -298,18 +323,20 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
     if (rep.auth_before_tls) {
       std::string mechs;
       for (const auto& m : v.caps->auth) mechs += " " + m;
-      rep.findings.push_back(make_finding(
-          "smtp.auth-before-tls", diagnose::severity::warning,
-          "the server offers AUTH before TLS: a client that does not insist on STARTTLS may send its password in "
-          "clear text",
-          {"EHLO before TLS: AUTH" + mechs},
-          "offer AUTH only after STARTTLS (Postfix: smtpd_tls_auth_only = yes)"));
+      rep.findings.push_back(
+          make_finding("smtp.auth-before-tls", diagnose::severity::warning,
+                       "the server offers AUTH before TLS: a client that does not insist on STARTTLS may "
+                       "send its password in "
+                       "clear text",
+                       {"EHLO before TLS: AUTH" + mechs},
+                       "offer AUTH only after STARTTLS (Postfix: smtpd_tls_auth_only = yes)"));
     }
     if (rep.mode == port_mode::plain) {
-      rep.findings.push_back(make_finding("smtp.starttls-missing", diagnose::severity::warning,
-                                          "the server does not offer STARTTLS: mail to and through it travels in "
-                                          "clear text",
-                                          {}, "enable STARTTLS"));
+      rep.findings.push_back(
+          make_finding("smtp.starttls-missing", diagnose::severity::warning,
+                       "the server does not offer STARTTLS: mail to and through it travels in "
+                       "clear text",
+                       {}, "enable STARTTLS"));
       rep.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start).count();
       co_return;
     }
@@ -326,7 +353,8 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
   std::vector<handshake_outcome> clients(families.size());
   {
     std::vector<asio::awaitable<void>> tasks;
-    for (std::size_t i = 0; i < versions.size(); ++i) tasks.push_back(scan_version(versions[i], ep, jobs, &scans[i]));
+    for (std::size_t i = 0; i < versions.size(); ++i)
+      tasks.push_back(scan_version(versions[i], ep, jobs, &scans[i]));
     tasks.push_back(handshake_into(ep, sh->info_ctx.get(), true, true, jobs, &info));
     for (std::size_t i = 0; i < families.size(); ++i)
       tasks.push_back(handshake_into(ep, sh->family_ctx[i].get(), false, false, jobs, &clients[i]));
@@ -340,7 +368,8 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
   int extra_hellos = 0;
   {
     std::vector<asio::awaitable<void>> tasks;
-    if (scans[0].accepted) tasks.push_back(groups13_into(ep, scans[0].suites, jobs, &groups13, &extra_hellos));
+    if (scans[0].accepted)
+      tasks.push_back(groups13_into(ep, scans[0].suites, jobs, &groups13, &extra_hellos));
     for (std::size_t i = 1; i < 4 && !v12; ++i)
       if (scans[i].accepted) {
         v12 = versions[i];

@@ -12,7 +12,6 @@ using json = nlohmann::json;
 
 json null_or(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
-
 std::string hex4(std::uint16_t v) {
   static constexpr char digits[] = "0123456789ABCDEF";
   std::string s = "0x";
@@ -100,15 +99,27 @@ std::string html_escape(std::string_view in) {
   std::string out;
   for (char c : in) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
       default:
         // Control bytes from a hostile banner would only garble the page.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') out += "&#xFFFD;";
-        else out += c;
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t')
+          out += "&#xFFFD;";
+        else
+          out += c;
     }
   }
   return out;
@@ -127,8 +138,8 @@ std::string render_text(const report& r, bool utf8) {
   const char* yes = utf8 ? "✓" : "ok";
   const char* no = utf8 ? "✗" : "--";
   for (const auto& t : r.targets) {
-    out << t.host << ":" << t.port << "  " << to_string(t.mode) << "  — " << verdict(t) << "  (" << t.elapsed_ms
-        << " ms, " << t.hellos_sent << " hellos)\n";
+    out << t.host << ":" << t.port << "  " << to_string(t.mode) << "  — " << verdict(t) << "  ("
+        << t.elapsed_ms << " ms, " << t.hellos_sent << " hellos)\n";
     if (t.banner) out << "  banner     " << *t.banner << "\n";
     if (!t.ehlo_before_tls.empty()) out << "  EHLO       " << join(t.ehlo_before_tls, " ") << "\n";
     if (!t.ehlo_after_tls.empty()) out << "  EHLO (TLS) " << join(t.ehlo_after_tls, " ") << "\n";
@@ -137,7 +148,8 @@ std::string render_text(const report& r, bool utf8) {
       for (const auto& v : t.versions) out << " " << v.version << " " << (v.accepted ? yes : no);
       out << "\n  suites (" << (t.server_preference ? "server" : "client") << " order)\n";
       for (const auto& s : t.suites)
-        out << "    " << s.version << "  " << s.order << ". " << s.name << "  " << s.kx << " " << s.bits << "\n";
+        out << "    " << s.version << "  " << s.order << ". " << s.name << "  " << s.kx << " " << s.bits
+            << "\n";
       if (!t.groups.empty()) {
         out << "  groups    ";
         for (const auto& g : t.groups) out << " " << g.name << "(" << g.version.substr(3) << ")";
@@ -148,16 +160,18 @@ std::string render_text(const report& r, bool utf8) {
       for (std::size_t i = 0; i < t.chain.size(); ++i) {
         const auto& c = t.chain[i];
         out << "    " << i << " " << c.subject << "  " << c.key_type << " " << c.key_bits << "  "
-            << c.signature_algorithm << "\n      issuer " << c.issuer << "\n      valid " << c.not_before << " .. "
-            << c.not_after << "\n";
+            << c.signature_algorithm << "\n      issuer " << c.issuer << "\n      valid " << c.not_before
+            << " .. " << c.not_after << "\n";
         if (!c.sans.empty()) out << "      names " << join(c.sans, ", ") << "\n";
       }
       out << "  clients\n";
       for (const auto& c : t.clients) {
         out << "    " << (c.ok ? yes : no) << " " << c.family;
         for (std::size_t pad = c.family.size(); pad < 15; ++pad) out << ' ';
-        if (c.ok) out << c.version << " " << c.suite;
-        else out << "[" << c.code << "] " << c.detail;
+        if (c.ok)
+          out << c.version << " " << c.suite;
+        else
+          out << "[" << c.code << "] " << c.detail;
         out << "\n";
       }
     }
@@ -174,11 +188,16 @@ std::string render_text(const report& r, bool utf8) {
 
 std::string render_html(const report& r) {
   std::ostringstream h;
-  h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>postern probe</title>\n<style>\n"
-       "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0 "
-       "1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;font-size:.92em}th{background:#f2f2f2}"
-       ".ok{color:#176b2c;font-weight:bold}.no{color:#a61b1b;font-weight:bold}.verdict{font-size:1.2em;padding:.5em;"
-       "background:#f6f6f6;border-left:4px solid #888}code{font-family:ui-monospace,monospace}\n</style></head>"
+  h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>postern "
+       "probe</title>\n<style>\n"
+       "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:."
+       "5em 0 "
+       "1.5em}td,th{border:1px solid #ccc;padding:.25em "
+       ".6em;text-align:left;font-size:.92em}th{background:#f2f2f2}"
+       ".ok{color:#176b2c;font-weight:bold}.no{color:#a61b1b;font-weight:bold}.verdict{font-size:1.2em;"
+       "padding:.5em;"
+       "background:#f6f6f6;border-left:4px solid "
+       "#888}code{font-family:ui-monospace,monospace}\n</style></head>"
        "<body>\n<h1>postern probe</h1>\n";
   for (std::size_t n = 0; n < r.targets.size(); ++n) {
     const auto& t = r.targets[n];
@@ -192,40 +211,45 @@ std::string render_html(const report& r) {
       h << "<p>EHLO before TLS: <code>" << html_escape(join(t.ehlo_before_tls, " ")) << "</code></p>\n";
     if (!t.ehlo_after_tls.empty())
       h << "<p>EHLO after TLS: <code>" << html_escape(join(t.ehlo_after_tls, " ")) << "</code></p>\n";
-    h << "<h3>Client compatibility</h3>\n<table id=\"clients" << sfx << "\"><tr><th>client</th><th>result</th><th>version</th>"
+    h << "<h3>Client compatibility</h3>\n<table id=\"clients" << sfx
+      << "\"><tr><th>client</th><th>result</th><th>version</th>"
          "<th>suite or cause</th></tr>\n";
     for (const auto& c : t.clients) {
-      h << "<tr><td>" << html_escape(c.family) << "</td><td class=\"" << (c.ok ? "ok\">&#10003;" : "no\">&#10007;")
-        << "</td><td>" << html_escape(c.version) << "</td><td><code>" << html_escape(c.ok ? c.suite : c.code)
-        << "</code>" << (c.ok ? "" : " " + html_escape(c.detail)) << "</td></tr>\n";
+      h << "<tr><td>" << html_escape(c.family) << "</td><td class=\""
+        << (c.ok ? "ok\">&#10003;" : "no\">&#10007;") << "</td><td>" << html_escape(c.version)
+        << "</td><td><code>" << html_escape(c.ok ? c.suite : c.code) << "</code>"
+        << (c.ok ? "" : " " + html_escape(c.detail)) << "</td></tr>\n";
     }
     h << "</table>\n<h3>Versions</h3>\n<p>";
     for (const auto& v : t.versions)
       h << html_escape(v.version) << " <span class=\"" << (v.accepted ? "ok\">&#10003;" : "no\">&#10007;")
         << "</span> &nbsp; ";
     h << "</p>\n<h3>Cipher suites (" << (t.server_preference ? "server" : "client") << " order)</h3>\n"
-      << "<table id=\"suites" << sfx << "\"><tr><th>version</th><th>#</th><th>suite</th><th>code</th><th>kx</th><th>bits</th>"
+      << "<table id=\"suites" << sfx
+      << "\"><tr><th>version</th><th>#</th><th>suite</th><th>code</th><th>kx</th><th>bits</th>"
          "</tr>\n";
     for (const auto& s : t.suites)
-      h << "<tr><td>" << html_escape(s.version) << "</td><td>" << s.order << "</td><td><code>" << html_escape(s.name)
-        << "</code></td><td>" << hex4(s.code) << "</td><td>" << html_escape(s.kx) << "</td><td>" << s.bits
-        << "</td></tr>\n";
+      h << "<tr><td>" << html_escape(s.version) << "</td><td>" << s.order << "</td><td><code>"
+        << html_escape(s.name) << "</code></td><td>" << hex4(s.code) << "</td><td>" << html_escape(s.kx)
+        << "</td><td>" << s.bits << "</td></tr>\n";
     h << "</table>\n";
     if (!t.groups.empty()) {
       h << "<p>Groups: ";
-      for (const auto& g : t.groups) h << "<code>" << html_escape(g.name) << "</code> (" << html_escape(g.version) << ") ";
+      for (const auto& g : t.groups)
+        h << "<code>" << html_escape(g.name) << "</code> (" << html_escape(g.version) << ") ";
       h << "</p>\n";
     }
     h << "<h3>Certificate chain: " << (t.chain_verifies ? "verifies" : "does not verify")
       << (t.chain_problem ? " <code>" + html_escape(*t.chain_problem) + "</code>" : "") << "</h3>\n"
-      << "<table id=\"chain" << sfx << "\"><tr><th>#</th><th>subject</th><th>issuer</th><th>names</th><th>valid</th><th>key</th>"
+      << "<table id=\"chain" << sfx
+      << "\"><tr><th>#</th><th>subject</th><th>issuer</th><th>names</th><th>valid</th><th>key</th>"
          "<th>signature</th></tr>\n";
     for (std::size_t i = 0; i < t.chain.size(); ++i) {
       const auto& c = t.chain[i];
       h << "<tr><td>" << i << "</td><td>" << html_escape(c.subject) << "</td><td>" << html_escape(c.issuer)
-        << "</td><td>" << html_escape(join(c.sans, ", ")) << "</td><td>" << html_escape(c.not_before) << " &ndash; "
-        << html_escape(c.not_after) << "</td><td>" << html_escape(c.key_type) << " " << c.key_bits << "</td><td>"
-        << html_escape(c.signature_algorithm) << "</td></tr>\n";
+        << "</td><td>" << html_escape(join(c.sans, ", ")) << "</td><td>" << html_escape(c.not_before)
+        << " &ndash; " << html_escape(c.not_after) << "</td><td>" << html_escape(c.key_type) << " "
+        << c.key_bits << "</td><td>" << html_escape(c.signature_algorithm) << "</td></tr>\n";
     }
     h << "</table>\n<h3>Findings</h3>\n<ul id=\"findings" << sfx << "\">\n";
     for (const auto& f : t.findings) {
@@ -239,7 +263,8 @@ std::string render_html(const report& r) {
       h << "</li>\n";
     }
     if (t.findings.empty()) h << "<li>none</li>\n";
-    h << "</ul>\n<p><small>" << t.elapsed_ms << " ms, " << t.hellos_sent << " ClientHellos</small></p>\n</section>\n";
+    h << "</ul>\n<p><small>" << t.elapsed_ms << " ms, " << t.hellos_sent
+      << " ClientHellos</small></p>\n</section>\n";
   }
   h << "</body></html>\n";
   return h.str();

@@ -16,19 +16,30 @@ std::string one_line(const smtp::reply& r) {
 // What the client had just said when the server answered, in the server's terms.
 const char* step_name(smtp::state s) {
   switch (s) {
-    case smtp::state::greeting: return "the greeting";
+    case smtp::state::greeting:
+      return "the greeting";
     case smtp::state::ehlo:
-    case smtp::state::ehlo_after_tls: return "EHLO";
-    case smtp::state::helo: return "HELO";
+    case smtp::state::ehlo_after_tls:
+      return "EHLO";
+    case smtp::state::helo:
+      return "HELO";
     case smtp::state::starttls:
-    case smtp::state::tls_handshake: return "STARTTLS";
-    case smtp::state::auth: return "AUTH";
-    case smtp::state::mail: return "MAIL FROM";
-    case smtp::state::rcpt: return "RCPT TO";
-    case smtp::state::data: return "DATA";
-    case smtp::state::content: return "the end of the message";
-    case smtp::state::quit: return "QUIT";
-    default: return "the last command";
+    case smtp::state::tls_handshake:
+      return "STARTTLS";
+    case smtp::state::auth:
+      return "AUTH";
+    case smtp::state::mail:
+      return "MAIL FROM";
+    case smtp::state::rcpt:
+      return "RCPT TO";
+    case smtp::state::data:
+      return "DATA";
+    case smtp::state::content:
+      return "the end of the message";
+    case smtp::state::quit:
+      return "QUIT";
+    default:
+      return "the last command";
   }
 }
 
@@ -39,22 +50,29 @@ int exit_code_for(smtp::errc e, const std::optional<smtp::reply>& r) {
     case errc::reply_too_many_lines:
     case errc::bad_reply:
     case errc::inconsistent_reply_code:
-    case errc::bytes_after_starttls: return EX_PROTOCOL;
+    case errc::bytes_after_starttls:
+      return EX_PROTOCOL;
     case errc::starttls_missing:
     case errc::starttls_required:
     case errc::auth_failed:
     case errc::auth_mech_unsupported:
-    case errc::auth_needs_tls: return EX_NOPERM;
+    case errc::auth_needs_tls:
+      return EX_NOPERM;
     case errc::invalid_address:
-    case errc::invalid_argument: return EX_DATAERR;
-    case errc::no_recipient_accepted: return r && r->transient() ? EX_TEMPFAIL : EX_NOUSER;
+    case errc::invalid_argument:
+      return EX_DATAERR;
+    case errc::no_recipient_accepted:
+      return r && r->transient() ? EX_TEMPFAIL : EX_NOUSER;
     case errc::starttls_refused:
     case errc::rejected:
-    case errc::message_too_big: return r && r->transient() ? EX_TEMPFAIL : EX_UNAVAILABLE;
+    case errc::message_too_big:
+      return r && r->transient() ? EX_TEMPFAIL : EX_UNAVAILABLE;
     case errc::transient:
     case errc::connection_lost:
-    case errc::outcome_unknown: return EX_TEMPFAIL;
-    case errc::ok: return EX_OK;
+    case errc::outcome_unknown:
+      return EX_TEMPFAIL;
+    case errc::ok:
+      return EX_OK;
   }
   return EX_SOFTWARE;
 }
@@ -65,8 +83,10 @@ int exit_code_for(net::errc e) noexcept {
   switch (e) {
     case net::errc::dns:
     case net::errc::refused:
-    case net::errc::unreachable: return EX_UNAVAILABLE;
-    default: return EX_TEMPFAIL;
+    case net::errc::unreachable:
+      return EX_UNAVAILABLE;
+    default:
+      return EX_TEMPFAIL;
   }
 }
 
@@ -122,7 +142,8 @@ std::optional<outcome> describe_outcome(const smtp::session& s, std::optional<ne
   }
   if (refused == 0) return std::nullopt;
   std::string summary = std::to_string(res.recipients.size() - refused) + " of " +
-                        std::to_string(res.recipients.size()) + " recipients accepted the message; refused: " + who;
+                        std::to_string(res.recipients.size()) +
+                        " recipients accepted the message; refused: " + who;
   return outcome{{all_transient ? "smtp.transient" : "smtp.rejected", summary, ""},
                  all_transient ? EX_TEMPFAIL : EX_NOUSER};
 }

@@ -3,11 +3,11 @@
 #include <openssl/ssl.h>
 #include <unistd.h>
 
+#include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
-#include <array>
 
 #include "postern/auth/sasl_client.hpp"
 #include "postern/net/stream.hpp"
@@ -64,8 +64,8 @@ class deferred_mechanism final : public smtp::sasl_mechanism {
     if (resolved_) return;
     resolved_ = true;
     const auto& offered = session_->result().caps.auth;
-    auto pick = auth::choose(offered, options_.mechanism ? std::optional<std::string_view>(*options_.mechanism)
-                                                          : std::nullopt);
+    auto pick = auth::choose(
+        offered, options_.mechanism ? std::optional<std::string_view>(*options_.mechanism) : std::nullopt);
     chosen_name_ = pick ? *pick : (offered.empty() ? std::string("PLAIN") : offered.front());
     if (!pick) return;
     std::error_code ec;
@@ -80,10 +80,14 @@ class deferred_mechanism final : public smtp::sasl_mechanism {
 
 std::chrono::milliseconds timeout_for(const timeouts& t, smtp::wait_kind w) {
   switch (w) {
-    case smtp::wait_kind::greeting: return t.greeting;
-    case smtp::wait_kind::command: return t.command;
-    case smtp::wait_kind::data_initiation: return t.data_initiation;
-    case smtp::wait_kind::data_termination: return t.data_termination;
+    case smtp::wait_kind::greeting:
+      return t.greeting;
+    case smtp::wait_kind::command:
+      return t.command;
+    case smtp::wait_kind::data_initiation:
+      return t.data_initiation;
+    case smtp::wait_kind::data_termination:
+      return t.data_termination;
   }
   return t.command;
 }
@@ -166,9 +170,8 @@ class driver {
       co_return false;
     }
     auto h = tls::describe_handshake(static_cast<SSL*>(s.native_ssl()));
-    r_.tls = tls_report{o_.tls_profile, h.version,     h.cipher,         h.kx,
-                        h.group,        h.peer_subject, h.peer_issuer,    h.peer_not_after,
-                        h.peer_key_sha256};
+    r_.tls = tls_report{o_.tls_profile, h.version,        h.cipher,         h.kx, h.group, h.peer_subject,
+                        h.peer_issuer,  h.peer_not_after, h.peer_key_sha256};
     info("TLS " + h.version + " " + h.cipher + (h.group.empty() ? "" : " " + h.group) + ", profile " +
          o_.tls_profile);
     if (o_.check_tls) {
@@ -215,23 +218,27 @@ class driver {
             auto check = net::tls_port_check(o_.host, r_.port, clock::now() + o_.silence_window, deadline);
             auto r = co_await (std::move(read) || std::move(check));
             if (r.index() == 1 && std::get<1>(r)) {
-              fail_with({"mode.plaintext-on-tls-port",
-                         "port " + std::to_string(r_.port) +
-                             " expects implicit TLS: it sent no greeting, and a second connection that sent a "
-                             "TLS ClientHello got a TLS answer; use --tls",
-                         ""},
-                        77);
+              fail_with(
+                  {"mode.plaintext-on-tls-port",
+                   "port " + std::to_string(r_.port) +
+                       " expects implicit TLS: it sent no greeting, and a second connection that sent a "
+                       "TLS ClientHello got a TLS answer; use --tls",
+                   ""},
+                  77);
               tls_failed_ = true;  // reported here, not by the session
               co_return false;
             }
-            if (r.index() == 0) n = std::get<0>(r);
-            else ec = net::errc::timeout;
+            if (r.index() == 0)
+              n = std::get<0>(r);
+            else
+              ec = net::errc::timeout;
           } else {
             n = co_await s.read_some(buf.data(), buf.size(), deadline, ec);
           }
           if (ec) {
             auto e = static_cast<net::errc>(ec.value());
-            if (e == net::errc::timeout && a.wait == smtp::wait_kind::greeting) e = net::errc::greeting_timeout;
+            if (e == net::errc::timeout && a.wait == smtp::wait_kind::greeting)
+              e = net::errc::greeting_timeout;
             transport_error_ = e;
             ss.connection_lost();
             co_return false;
@@ -251,8 +258,10 @@ class driver {
           new_step = true;
           break;
         }
-        case smtp::action_kind::finished: co_return true;
-        case smtp::action_kind::failed: co_return false;
+        case smtp::action_kind::finished:
+          co_return true;
+        case smtp::action_kind::failed:
+          co_return false;
       }
     }
   }

@@ -55,7 +55,8 @@ void add_unique(std::vector<std::string>& list, std::string value) {
 }  // namespace
 
 bool capabilities::has(std::string_view keyword) const {
-  return std::any_of(keywords.begin(), keywords.end(), [&](const std::string& k) { return iequals(k, keyword); });
+  return std::any_of(keywords.begin(), keywords.end(),
+                     [&](const std::string& k) { return iequals(k, keyword); });
 }
 
 bool capabilities::has_auth(std::string_view mechanism) const {
@@ -82,14 +83,22 @@ capabilities capabilities::parse(const reply& ehlo_reply) {
     std::string key = upper(keyword);
     add_unique(caps.keywords, key);
 
-    if (key == "STARTTLS") caps.starttls = true;
-    else if (key == "PIPELINING") caps.pipelining = true;
-    else if (key == "8BITMIME") caps.eightbitmime = true;
-    else if (key == "SMTPUTF8") caps.smtputf8 = true;
-    else if (key == "ENHANCEDSTATUSCODES") caps.enhancedstatuscodes = true;
-    else if (key == "DSN") caps.dsn = true;
-    else if (key == "CHUNKING") caps.chunking = true;
-    else if (key == "BINARYMIME") caps.binarymime = true;
+    if (key == "STARTTLS")
+      caps.starttls = true;
+    else if (key == "PIPELINING")
+      caps.pipelining = true;
+    else if (key == "8BITMIME")
+      caps.eightbitmime = true;
+    else if (key == "SMTPUTF8")
+      caps.smtputf8 = true;
+    else if (key == "ENHANCEDSTATUSCODES")
+      caps.enhancedstatuscodes = true;
+    else if (key == "DSN")
+      caps.dsn = true;
+    else if (key == "CHUNKING")
+      caps.chunking = true;
+    else if (key == "BINARYMIME")
+      caps.binarymime = true;
     else if (key == "SIZE") {
       // RFC 1870: no number (or one we cannot read) means no fixed limit; never guess a bound.
       std::uint64_t value = 0;

@@ -49,7 +49,8 @@ bool valid_mailbox(std::string_view address) noexcept {
 }
 
 bool needs_smtputf8(std::string_view address) noexcept {
-  return std::any_of(address.begin(), address.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+  return std::any_of(address.begin(), address.end(),
+                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
 }
 
 std::string ehlo(std::string_view domain, std::error_code& ec) {

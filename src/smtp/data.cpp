@@ -42,7 +42,8 @@ message_facts scan_encoded(std::string_view wire) noexcept {
   std::size_t pos = 0;
   while (pos < wire.size()) {
     const std::size_t eol = wire.find("\r\n", pos);
-    std::string_view line = wire.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+    std::string_view line =
+        wire.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
     if (line == ".") break;  // the terminator
     if (!line.empty() && line.front() == '.') line.remove_prefix(1);
     note_octets(f, line);
@@ -90,7 +91,8 @@ std::string decode_data(std::string_view wire) {
   std::size_t pos = 0;
   while (pos < wire.size()) {
     const std::size_t eol = wire.find("\r\n", pos);
-    std::string_view line = wire.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+    std::string_view line =
+        wire.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
     if (line == ".") break;
     if (!line.empty() && line.front() == '.') line.remove_prefix(1);
     out += line;

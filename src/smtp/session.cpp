@@ -33,21 +33,36 @@ std::string escape(std::string_view bytes) {
 
 const char* to_string(state s) noexcept {
   switch (s) {
-    case state::greeting: return "greeting";
-    case state::ehlo: return "ehlo";
-    case state::helo: return "helo";
-    case state::starttls: return "starttls";
-    case state::tls_handshake: return "tls_handshake";
-    case state::ehlo_after_tls: return "ehlo_after_tls";
-    case state::auth: return "auth";
-    case state::mail: return "mail";
-    case state::rcpt: return "rcpt";
-    case state::data: return "data";
-    case state::content: return "content";
-    case state::rset: return "rset";
-    case state::quit: return "quit";
-    case state::done: return "done";
-    case state::failed: return "failed";
+    case state::greeting:
+      return "greeting";
+    case state::ehlo:
+      return "ehlo";
+    case state::helo:
+      return "helo";
+    case state::starttls:
+      return "starttls";
+    case state::tls_handshake:
+      return "tls_handshake";
+    case state::ehlo_after_tls:
+      return "ehlo_after_tls";
+    case state::auth:
+      return "auth";
+    case state::mail:
+      return "mail";
+    case state::rcpt:
+      return "rcpt";
+    case state::data:
+      return "data";
+    case state::content:
+      return "content";
+    case state::rset:
+      return "rset";
+    case state::quit:
+      return "quit";
+    case state::done:
+      return "done";
+    case state::failed:
+      return "failed";
   }
   return "unknown";
 }
@@ -58,11 +73,13 @@ const char* cause(const session_result& result) noexcept {
   const auto e = static_cast<errc>(result.error.value());
   if (e == errc::no_recipient_accepted) {
     const bool any = !result.recipients.empty();
-    const bool all_transient = std::all_of(result.recipients.begin(), result.recipients.end(),
-                                           [](const recipient_result& r) { return r.accepted || r.response.transient(); });
+    const bool all_transient =
+        std::all_of(result.recipients.begin(), result.recipients.end(),
+                    [](const recipient_result& r) { return r.accepted || r.response.transient(); });
     return any && all_transient ? "smtp.transient" : "smtp.rejected";
   }
-  if (e == errc::starttls_refused && result.last_reply && result.last_reply->transient()) return "smtp.transient";
+  if (e == errc::starttls_refused && result.last_reply && result.last_reply->transient())
+    return "smtp.transient";
   return cause(e);
 }
 
@@ -123,10 +140,17 @@ void session::fail_by_class(const reply& r) {
 action session::next() {
   action a;
   switch (state_) {
-    case state::failed: a.kind = action_kind::failed; return a;
-    case state::done: a.kind = action_kind::finished; return a;
-    case state::tls_handshake: a.kind = action_kind::start_tls; return a;
-    default: break;
+    case state::failed:
+      a.kind = action_kind::failed;
+      return a;
+    case state::done:
+      a.kind = action_kind::finished;
+      return a;
+    case state::tls_handshake:
+      a.kind = action_kind::start_tls;
+      return a;
+    default:
+      break;
   }
   if (out_pending_) {
     a.kind = action_kind::write;
@@ -134,10 +158,14 @@ action session::next() {
     return a;
   }
   a.kind = action_kind::read;
-  if (state_ == state::greeting) a.wait = wait_kind::greeting;
-  else if (state_ == state::data) a.wait = wait_kind::data_initiation;
-  else if (state_ == state::content && content_written_) a.wait = wait_kind::data_termination;
-  else a.wait = wait_kind::command;
+  if (state_ == state::greeting)
+    a.wait = wait_kind::greeting;
+  else if (state_ == state::data)
+    a.wait = wait_kind::data_initiation;
+  else if (state_ == state::content && content_written_)
+    a.wait = wait_kind::data_termination;
+  else
+    a.wait = wait_kind::command;
   return a;
 }
 
@@ -187,8 +215,8 @@ void session::connection_lost() {
 }
 
 void session::pump() {
-  while (!out_pending_ && state_ != state::failed && state_ != state::done && state_ != state::tls_handshake &&
-         in_pos_ < in_.size()) {
+  while (!out_pending_ && state_ != state::failed && state_ != state::done &&
+         state_ != state::tls_handshake && in_pos_ < in_.size()) {
     std::error_code ec;
     in_pos_ += parser_.feed(std::string_view(in_).substr(in_pos_), ec);
     if (ec) {
@@ -227,18 +255,29 @@ void session::on_reply(reply r) {
   // 421: the server is closing the channel whatever we asked (RFC 5321 §3.8).
   if (r.code == 421) return fail(errc::transient, std::move(r));
   switch (state_) {
-    case state::greeting: return on_greeting(r);
+    case state::greeting:
+      return on_greeting(r);
     case state::ehlo:
-    case state::ehlo_after_tls: return on_ehlo(r);
-    case state::helo: return on_helo(r);
-    case state::starttls: return on_starttls(r);
-    case state::auth: return on_auth(r);
-    case state::mail: return on_mail(r);
-    case state::rcpt: return on_rcpt(std::move(r));
-    case state::data: return on_data(r);
-    case state::content: return on_content(r);
-    case state::rset: return on_rset(r);
-    default: return fail(errc::bad_reply, std::move(r));
+    case state::ehlo_after_tls:
+      return on_ehlo(r);
+    case state::helo:
+      return on_helo(r);
+    case state::starttls:
+      return on_starttls(r);
+    case state::auth:
+      return on_auth(r);
+    case state::mail:
+      return on_mail(r);
+    case state::rcpt:
+      return on_rcpt(std::move(r));
+    case state::data:
+      return on_data(r);
+    case state::content:
+      return on_content(r);
+    case state::rset:
+      return on_rset(r);
+    default:
+      return fail(errc::bad_reply, std::move(r));
   }
 }
 
@@ -326,7 +365,8 @@ void session::on_auth(const reply& r) {
     const std::string challenge = r.lines.empty() ? std::string() : r.lines.front();
     std::error_code ec;
     std::string response = config_.auth->step(challenge, ec);
-    if (!ec && response.find_first_of("\r\n") != std::string::npos) ec = make_error_code(errc::invalid_argument);
+    if (!ec && response.find_first_of("\r\n") != std::string::npos)
+      ec = make_error_code(errc::invalid_argument);
     if (ec) {
       // RFC 4954 §4: "*" cancels; the server answers 501 and we report the mechanism's failure.
       record(transcript_event::who::info, "auth: mechanism step failed (" + ec.message() + "); cancelling");
@@ -356,13 +396,15 @@ void session::begin_mail() {
   }
   if (caps.size && *caps.size > 0 && facts_.wire_size > *caps.size) {
     record(transcript_event::who::info, "message is " + std::to_string(facts_.wire_size) +
-                                            " octets; the server accepts at most " + std::to_string(*caps.size));
+                                            " octets; the server accepts at most " +
+                                            std::to_string(*caps.size));
     return fail(errc::message_too_big);
   }
   bool utf8 = needs_smtputf8(env_.mail_from);
   for (const auto& rcpt : env_.rcpt_to) utf8 = utf8 || needs_smtputf8(rcpt);
   if (utf8 && !caps.smtputf8) {
-    record(transcript_event::who::info, "an address has non-ASCII characters and the server does not offer SMTPUTF8");
+    record(transcript_event::who::info,
+           "an address has non-ASCII characters and the server does not offer SMTPUTF8");
     return fail(errc::invalid_address);
   }
   mail_parameters params;
@@ -478,8 +520,10 @@ bool session::can_continue() const noexcept {
     case state::mail:
     case state::rcpt:
     case state::data:
-    case state::content: break;
-    default: return false;
+    case state::content:
+      break;
+    default:
+      return false;
   }
   if (result_.last_reply && result_.last_reply->code == 421) return false;
   const auto e = result_.error;

@@ -658,10 +658,12 @@ handshake_failure classify_certificate(SSL* ssl, const connection_facts* f, long
       // former is evidence that an intermediate exists and the server forgot to send it.
       bool names_issuer_url = false;
       if (leaf != nullptr) {
-        auto* aia = static_cast<AUTHORITY_INFO_ACCESS*>(X509_get_ext_d2i(leaf, NID_info_access, nullptr, nullptr));
+        auto* aia =
+            static_cast<AUTHORITY_INFO_ACCESS*>(X509_get_ext_d2i(leaf, NID_info_access, nullptr, nullptr));
         if (aia != nullptr) {
           for (int i = 0; i < sk_ACCESS_DESCRIPTION_num(aia); ++i)
-            if (OBJ_obj2nid(sk_ACCESS_DESCRIPTION_value(aia, i)->method) == NID_ad_ca_issuers) names_issuer_url = true;
+            if (OBJ_obj2nid(sk_ACCESS_DESCRIPTION_value(aia, i)->method) == NID_ad_ca_issuers)
+              names_issuer_url = true;
           AUTHORITY_INFO_ACCESS_free(aia);
         }
       }
@@ -672,12 +674,13 @@ handshake_failure classify_certificate(SSL* ssl, const connection_facts* f, long
                       "; the server's chain file is incomplete";
       } else {
         out.code = "tls.cert.untrusted";
-        out.summary = "the server's certificate chain does not lead to a trusted root" +
-                      (issuer.empty() ? std::string() : ": issuer " + issuer + " is unknown") +
-                      (only_leaf && !self_issued
-                           ? " (give its root with --ca-file; if it is an intermediate CA, the server's chain "
-                             "file is incomplete)"
-                           : std::string());
+        out.summary =
+            "the server's certificate chain does not lead to a trusted root" +
+            (issuer.empty() ? std::string() : ": issuer " + issuer + " is unknown") +
+            (only_leaf && !self_issued
+                 ? " (give its root with --ca-file; if it is an intermediate CA, the server's chain "
+                   "file is incomplete)"
+                 : std::string());
       }
       break;
     }

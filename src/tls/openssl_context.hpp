@@ -6,8 +6,8 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 #include <system_error>
+#include <vector>
 
 #include "postern/tls/policy.hpp"
 
@@ -58,18 +58,18 @@ struct handshake_info {
   std::string kx;            ///< "ECDHE", "DHE", "RSA", or "" for TLS 1.3 (always (EC)DHE)
   std::string peer_subject;  ///< RFC 2253 text
   std::string peer_issuer;
-  std::string peer_not_after;   ///< ISO 8601
-  std::string peer_key_sha256;  ///< hex SHA-256 of the server's SubjectPublicKeyInfo
+  std::string peer_not_after;           ///< ISO 8601
+  std::string peer_key_sha256;          ///< hex SHA-256 of the server's SubjectPublicKeyInfo
   std::vector<std::string> peer_names;  ///< DNS/IP subjectAltNames, else the CN
 };
 handshake_info describe_handshake(SSL* ssl);
 
 /** Why a handshake failed, reduced to a DESIGN.md cause code and plain words. */
 struct handshake_failure {
-  std::string code;     ///< e.g. "tls.cert.expired", "tls.handshake-failed"
-  std::string summary;  ///< one line, plain words
-  std::string detail;   ///< OpenSSL reason / alert / verify result text, for evidence
-  int alert_received = -1;  ///< TLS alert description the server sent, -1 if none
+  std::string code;                ///< e.g. "tls.cert.expired", "tls.handshake-failed"
+  std::string summary;             ///< one line, plain words
+  std::string detail;              ///< OpenSSL reason / alert / verify result text, for evidence
+  int alert_received = -1;         ///< TLS alert description the server sent, -1 if none
   bool server_hello_seen = false;  ///< the server answered in TLS (a ServerHello arrived)
 };
 /**

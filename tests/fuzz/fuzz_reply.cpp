@@ -30,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       piece.remove_prefix(used);
       if (p.has_reply()) {
         postern::smtp::reply r = p.take();
-        if (r.code < 200 || r.code > 599 || r.lines.empty() || r.lines.size() > limits.max_lines) std::abort();
+        if (r.code < 200 || r.code > 599 || r.lines.empty() || r.lines.size() > limits.max_lines)
+          std::abort();
         (void)r.to_string();
         if (r.enhanced) (void)r.enhanced->to_string();
       } else if (!piece.empty()) {

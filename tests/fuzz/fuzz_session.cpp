@@ -66,7 +66,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           s.received(piece);
         }
         break;
-      case action_kind::start_tls: s.tls_started(); break;
+      case action_kind::start_tls:
+        s.tls_started();
+        break;
       case action_kind::finished:
         if (!s.result().delivered || s.result().error) std::abort();
         return 0;

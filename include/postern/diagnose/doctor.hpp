@@ -26,13 +26,13 @@ namespace postern::diagnose {
 
 struct target {
   std::string host;
-  std::uint16_t port = 0;                       ///< 0: default_port(mode)
-  net::mode mode = net::mode::starttls;       ///< what the user meant to use
+  std::uint16_t port = 0;                ///< 0: default_port(mode)
+  net::mode mode = net::mode::starttls;  ///< what the user meant to use
   std::string ca_file;
   std::string tls_name;
   std::string ehlo_domain;
-  std::chrono::milliseconds timeout{std::chrono::seconds(10)};   ///< per step of each attempt
-  std::vector<std::uint16_t> other_ports{465, 587, 25};          ///< where to look for secure alternatives
+  std::chrono::milliseconds timeout{std::chrono::seconds(10)};  ///< per step of each attempt
+  std::vector<std::uint16_t> other_ports{465, 587, 25};         ///< where to look for secure alternatives
   /** After this long without a greeting, a second connection checks for an implicit-TLS port. */
   std::chrono::milliseconds silence_window{std::chrono::seconds(3)};
 };

@@ -21,9 +21,9 @@ struct remedy {
 };
 
 struct finding {
-  std::string code;           ///< a DESIGN.md cause code (docs/causes.md)
+  std::string code;  ///< a DESIGN.md cause code (docs/causes.md)
   diagnose::severity severity = diagnose::severity::error;
-  std::string summary;        ///< plain words: what is wrong and what it costs
+  std::string summary;  ///< plain words: what is wrong and what it costs
   std::vector<std::string> evidence;
   std::vector<remedy> remedies;
 };
@@ -31,20 +31,20 @@ struct finding {
 /** One connection attempt the diagnosis made. */
 struct route_attempt {
   std::uint16_t port = 0;
-  std::string mode;           ///< "tls", "starttls", "plain"
-  std::string profile;        ///< "strict", "compat", "legacy", or a follow-up probe ("probe:rsa-kx", …)
+  std::string mode;     ///< "tls", "starttls", "plain"
+  std::string profile;  ///< "strict", "compat", "legacy", or a follow-up probe ("probe:rsa-kx", …)
   bool ok = false;
-  std::string code;           ///< cause code when it failed
-  std::string detail;         ///< version and suite agreed, or the failure's summary
-  std::string tls_version;    ///< when TLS came up: "TLSv1.3"
-  std::string cipher;         ///< IANA name
-  std::string kx;             ///< "ECDHE", "DHE", "RSA", "" (TLS 1.3)
+  std::string code;         ///< cause code when it failed
+  std::string detail;       ///< version and suite agreed, or the failure's summary
+  std::string tls_version;  ///< when TLS came up: "TLSv1.3"
+  std::string cipher;       ///< IANA name
+  std::string kx;           ///< "ECDHE", "DHE", "RSA", "" (TLS 1.3)
 };
 
 struct diagnosis {
-  std::string target;         ///< "host:port"
-  bool ok = false;            ///< no finding of severity error
-  std::vector<finding> findings;   ///< the main cause first
+  std::string target;             ///< "host:port"
+  bool ok = false;                ///< no finding of severity error
+  std::vector<finding> findings;  ///< the main cause first
   std::vector<route_attempt> routes_tried;
   /** sysexits.h code of the main finding (0 when ok). */
   int exit_code() const noexcept;

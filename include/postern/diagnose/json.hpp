@@ -7,7 +7,8 @@
 
 namespace postern::diagnose {
 
-/** [{"code", "severity", "summary", "evidence": [...], "remedies": [{"action", "command", "security_note"}]}] */
+/** [{"code", "severity", "summary", "evidence": [...], "remedies": [{"action", "command", "security_note"}]}]
+ */
 nlohmann::json findings_json(const std::vector<finding>& findings);
 
 }  // namespace postern::diagnose

@@ -6,12 +6,12 @@ namespace postern::net {
 
 enum class errc {
   ok = 0,
-  dns = 1,            ///< net.dns: the name did not resolve
-  refused,            ///< net.refused: nothing listens on that port
-  unreachable,        ///< net.unreachable: no route to the host
-  timeout,            ///< net.timeout: connect, command or data deadline passed
-  greeting_timeout,   ///< net.greeting-timeout: connected, but no greeting in time
-  closed,             ///< net.closed: the server closed or reset the connection
+  dns = 1,           ///< net.dns: the name did not resolve
+  refused,           ///< net.refused: nothing listens on that port
+  unreachable,       ///< net.unreachable: no route to the host
+  timeout,           ///< net.timeout: connect, command or data deadline passed
+  greeting_timeout,  ///< net.greeting-timeout: connected, but no greeting in time
+  closed,            ///< net.closed: the server closed or reset the connection
 };
 
 const std::error_category& net_category() noexcept;

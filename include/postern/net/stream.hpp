@@ -55,7 +55,8 @@ class stream {
   asio::awaitable<std::optional<tls_failure>> start_tls(SSL_CTX* ctx, std::string name, bool insecure,
                                                         clock::time_point deadline);
 
-  /** Reads what is there (at least one byte). EOF and resets give errc::closed; the deadline errc::timeout. */
+  /** Reads what is there (at least one byte). EOF and resets give errc::closed; the deadline errc::timeout.
+   */
   asio::awaitable<std::size_t> read_some(char* buf, std::size_t size, clock::time_point deadline,
                                          std::error_code& ec);
   /** Writes all of @p bytes before @p deadline. */

@@ -21,11 +21,11 @@ namespace postern::plan {
 struct route_facts {
   std::string host;
   std::uint16_t port = 0;
-  std::string mode;          ///< "tls", "starttls", "plain"
-  std::string profile;       ///< "strict", "compat", "legacy"
-  std::string tls_version;   ///< "TLSv1.3"
-  std::string cipher;        ///< IANA name
-  std::string kx;            ///< "ECDHE", "DHE", "RSA", "" (TLS 1.3: always ephemeral)
+  std::string mode;         ///< "tls", "starttls", "plain"
+  std::string profile;      ///< "strict", "compat", "legacy"
+  std::string tls_version;  ///< "TLSv1.3"
+  std::string cipher;       ///< IANA name
+  std::string kx;           ///< "ECDHE", "DHE", "RSA", "" (TLS 1.3: always ephemeral)
   std::string group;
   std::string issuer;        ///< certificate issuer, RFC 2253
   std::string key_sha256;    ///< server key fingerprint (recorded; a new key alone is no downgrade)

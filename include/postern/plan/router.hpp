@@ -18,16 +18,16 @@
 namespace postern::plan {
 
 struct route_request {
-  diagnose::target base;            ///< host, port (0: none given), ca_file, tls_name, ehlo, timeout, other_ports
-  std::vector<std::string> allow;   ///< weaker profiles the user allowed: "compat", "legacy"
+  diagnose::target base;  ///< host, port (0: none given), ca_file, tls_name, ehlo, timeout, other_ports
+  std::vector<std::string> allow;  ///< weaker profiles the user allowed: "compat", "legacy"
 };
 
 struct route_choice {
   bool ok = false;
   std::uint16_t port = 0;
   net::mode mode = net::mode::starttls;
-  std::string profile;              ///< "strict", or an allowed weaker one
-  std::string reason;               ///< one line: why this route
+  std::string profile;  ///< "strict", or an allowed weaker one
+  std::string reason;   ///< one line: why this route
   std::vector<diagnose::route_attempt> tried;
 };
 
@@ -40,7 +40,8 @@ struct route_choice {
 route_choice choose_route(const route_request& q);
 
 /** The candidate routes of choose_route, in order (pure; unit-tested). */
-std::vector<diagnose::route_probe> candidate_routes(std::uint16_t given_port, const std::vector<std::uint16_t>& others,
+std::vector<diagnose::route_probe> candidate_routes(std::uint16_t given_port,
+                                                    const std::vector<std::uint16_t>& others,
                                                     const std::string& profile);
 
 }  // namespace postern::plan

@@ -97,7 +97,7 @@ struct target_report {
   std::string host;
   std::uint16_t port = 0;
   port_mode mode = port_mode::closed;
-  std::string error_code;  ///< why the port is closed (net.refused …), "" otherwise
+  std::string error_code;             ///< why the port is closed (net.refused …), "" otherwise
   std::optional<std::string> banner;  ///< the 220 greeting's text (lines joined by " / ")
   std::vector<std::string> ehlo_before_tls;
   std::vector<std::string> ehlo_after_tls;

@@ -21,9 +21,9 @@
 namespace postern::send {
 
 /** How the connection becomes secure (see net/mode.hpp). */
+using net::default_port;
 using net::mode;
 using net::to_string;
-using net::default_port;
 
 /** RFC 5321 §4.5.3.2 defaults; each is a total for its step, not an idle timer. */
 struct timeouts {
@@ -38,15 +38,15 @@ struct timeouts {
 
 struct auth_options {
   std::string user;
-  std::string secret;                      ///< password, or bearer token for XOAUTH2
-  std::optional<std::string> mechanism;    ///< force one; else the strongest offered
+  std::string secret;                    ///< password, or bearer token for XOAUTH2
+  std::optional<std::string> mechanism;  ///< force one; else the strongest offered
 };
 
 /** A failure in plain words with its DESIGN.md cause code. */
 struct failure {
-  std::string code;                        ///< e.g. "net.refused", "tls.handshake-failed"
-  std::string summary;                     ///< one line
-  std::string detail;                      ///< evidence: the reply, the OpenSSL reason…
+  std::string code;     ///< e.g. "net.refused", "tls.handshake-failed"
+  std::string summary;  ///< one line
+  std::string detail;   ///< evidence: the reply, the OpenSSL reason…
 };
 
 struct tls_report {
@@ -55,13 +55,13 @@ struct tls_report {
 
 struct options {
   std::string host;
-  std::uint16_t port = 0;                  ///< 0: default_port(mode)
+  std::uint16_t port = 0;  ///< 0: default_port(mode)
   send::mode mode = send::mode::starttls;
-  std::string tls_profile = "strict";      ///< a name from tls::profile_names()
-  std::string ca_file;                     ///< PEM roots instead of the system's
-  std::string tls_name;                    ///< name to verify instead of host (when connecting by address)
-  bool insecure = false;                   ///< skip certificate verification: explicit only
-  std::string ehlo_domain;                 ///< default: this machine's host name
+  std::string tls_profile = "strict";  ///< a name from tls::profile_names()
+  std::string ca_file;                 ///< PEM roots instead of the system's
+  std::string tls_name;                ///< name to verify instead of host (when connecting by address)
+  bool insecure = false;               ///< skip certificate verification: explicit only
+  std::string ehlo_domain;             ///< default: this machine's host name
   std::optional<auth_options> auth;
   bool allow_plaintext_auth = false;
   send::timeouts timeouts;
@@ -75,35 +75,35 @@ struct options {
 
 struct message {
   smtp::envelope envelope;
-  std::string content;                     ///< RFC 5322 text; LF or CRLF line ends
+  std::string content;  ///< RFC 5322 text; LF or CRLF line ends
 };
 
 struct recipient_report {
   std::string address;
   bool accepted = false;
-  std::string reply;                       ///< the server's reply, one line per line
+  std::string reply;  ///< the server's reply, one line per line
 };
 
 struct message_report {
-  std::size_t size = 0;                    ///< octets on the wire (after CRLF normalisation)
+  std::size_t size = 0;  ///< octets on the wire (after CRLF normalisation)
   bool delivered = false;
-  std::string reply;                       ///< reply to the final dot
+  std::string reply;  ///< reply to the final dot
   std::vector<recipient_report> recipients;
-  std::optional<failure> error;            ///< why this message was not (fully) delivered
+  std::optional<failure> error;  ///< why this message was not (fully) delivered
 };
 
 struct report {
-  bool ok = false;                         ///< every message delivered to every recipient
+  bool ok = false;  ///< every message delivered to every recipient
   std::string host;
   std::uint16_t port = 0;
-  std::string address;                     ///< the IP address connected to
+  std::string address;  ///< the IP address connected to
   send::mode mode = send::mode::starttls;
   std::optional<tls_report> tls;
   std::optional<std::string> auth_mechanism;
   std::vector<message_report> messages;
-  std::optional<failure> error;            ///< the first failure, when !ok
-  int exit_code = 0;                       ///< sysexits.h value for this outcome
-  std::vector<smtp::transcript_event> transcript;   ///< credentials redacted
+  std::optional<failure> error;                    ///< the first failure, when !ok
+  int exit_code = 0;                               ///< sysexits.h value for this outcome
+  std::vector<smtp::transcript_event> transcript;  ///< credentials redacted
 };
 
 /**

@@ -12,7 +12,7 @@ namespace postern::smtp {
 
 /** What the server announced in its 250 reply to EHLO. Keywords are matched case-insensitively. */
 struct capabilities {
-  std::string domain;                  ///< first word of the first line
+  std::string domain;  ///< first word of the first line
   bool starttls = false;
   bool pipelining = false;
   bool eightbitmime = false;
@@ -21,11 +21,11 @@ struct capabilities {
   bool dsn = false;
   bool chunking = false;
   bool binarymime = false;
-  std::optional<std::uint64_t> size;   ///< SIZE value; 0 means "no fixed limit"; nullopt when absent
-  std::vector<std::string> auth;       ///< mechanisms, upper-cased, from "AUTH a b" and "AUTH=a b"
-  std::vector<std::string> keywords;   ///< every keyword, upper-cased, in order
+  std::optional<std::uint64_t> size;  ///< SIZE value; 0 means "no fixed limit"; nullopt when absent
+  std::vector<std::string> auth;      ///< mechanisms, upper-cased, from "AUTH a b" and "AUTH=a b"
+  std::vector<std::string> keywords;  ///< every keyword, upper-cased, in order
 
-  bool has(std::string_view keyword) const;   ///< any keyword, case-insensitive
+  bool has(std::string_view keyword) const;  ///< any keyword, case-insensitive
   bool has_auth(std::string_view mechanism) const;
 
   /** Parses a positive EHLO reply. Tolerates junk lines (they are ignored, not fatal). */

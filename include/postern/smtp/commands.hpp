@@ -8,23 +8,26 @@
 
 namespace postern::smtp {
 
-/** True for an envelope address that may go between <>: no CR, LF, NUL, '<', '>', ≤ 254 octets. "" is the null sender. */
+/** True for an envelope address that may go between <>: no CR, LF, NUL, '<', '>', ≤ 254 octets. "" is the
+ * null sender. */
 bool valid_mailbox(std::string_view address) noexcept;
 /** True when the address has a non-ASCII octet (needs SMTPUTF8). */
 bool needs_smtputf8(std::string_view address) noexcept;
 
 struct mail_parameters {
-  std::optional<std::uint64_t> size;   ///< SIZE=n, when the server announced SIZE
-  bool body_8bitmime = false;          ///< BODY=8BITMIME
-  bool smtputf8 = false;               ///< SMTPUTF8
+  std::optional<std::uint64_t> size;  ///< SIZE=n, when the server announced SIZE
+  bool body_8bitmime = false;         ///< BODY=8BITMIME
+  bool smtputf8 = false;              ///< SMTPUTF8
 };
 
-// Each returns the full command line including CRLF, or "" with ec set (errc::invalid_address / invalid_argument).
+// Each returns the full command line including CRLF, or "" with ec set (errc::invalid_address /
+// invalid_argument).
 std::string ehlo(std::string_view domain, std::error_code& ec);
 std::string helo(std::string_view domain, std::error_code& ec);
 std::string mail_from(std::string_view address, const mail_parameters& params, std::error_code& ec);
 std::string rcpt_to(std::string_view address, std::error_code& ec);
-std::string auth(std::string_view mechanism, std::optional<std::string_view> initial_response_b64, std::error_code& ec);
+std::string auth(std::string_view mechanism, std::optional<std::string_view> initial_response_b64,
+                 std::error_code& ec);
 std::string bdat(std::uint64_t size, bool last);
 inline std::string starttls() { return "STARTTLS\r\n"; }
 inline std::string data() { return "DATA\r\n"; }

@@ -8,10 +8,10 @@ namespace postern::smtp {
 
 /** Facts about a message that decide MAIL parameters before it is sent. */
 struct message_facts {
-  std::size_t wire_size = 0;      ///< octets after CRLF normalisation, before dot-stuffing (what SIZE= announces)
-  bool eight_bit = false;         ///< any octet ≥ 0x80
+  std::size_t wire_size = 0;  ///< octets after CRLF normalisation, before dot-stuffing (what SIZE= announces)
+  bool eight_bit = false;     ///< any octet ≥ 0x80
   bool has_nul = false;
-  std::size_t longest_line = 0;   ///< octets, CRLF excluded
+  std::size_t longest_line = 0;  ///< octets, CRLF excluded
 };
 
 /** Facts about a message as given (any line ends); wire_size counts the final CRLF encode_data adds. */

@@ -7,26 +7,27 @@ namespace postern::smtp {
 /** Why the protocol core stopped. Each maps to a DESIGN.md cause code (see cause()). */
 enum class errc {
   ok = 0,
-  reply_line_too_long = 1,   ///< smtp.reply-too-long
-  reply_too_many_lines,      ///< smtp.reply-too-long
-  bad_reply,                 ///< smtp.bad-reply: not "NNN-text" / "NNN text"
-  inconsistent_reply_code,   ///< smtp.bad-reply: multi-line reply whose lines disagree on the code
-  bytes_after_starttls,      ///< smtp.bad-reply: server sent data after 220 to STARTTLS (CVE-2011-0411 class)
-  invalid_address,           ///< smtp.invalid-address: an envelope address contains CR, LF, <, > or is too long,
-                             ///< or needs SMTPUTF8 that the server does not offer
-  invalid_argument,          ///< smtp.invalid-argument: any other argument that would corrupt a command line
-  starttls_missing,          ///< smtp.starttls-missing
-  starttls_refused,          ///< smtp.rejected / smtp.transient (by the reply class): STARTTLS got a non-220 reply
-  starttls_required,         ///< smtp.starttls-required: 530 before TLS
-  auth_failed,               ///< smtp.auth-failed
-  auth_mech_unsupported,     ///< smtp.auth-mech-unsupported
-  message_too_big,           ///< smtp.rejected: message exceeds the server's SIZE
-  rejected,                  ///< smtp.rejected: permanent 5xx
-  transient,                 ///< smtp.transient: 4xx
-  no_recipient_accepted,     ///< smtp.rejected / smtp.transient (transient when every refusal was 4xx): every RCPT refused
-  connection_lost,           ///< net.closed
-  outcome_unknown,           ///< smtp.outcome-unknown: lost after the final dot, before the reply
-  auth_needs_tls,            ///< smtp.auth-needs-tls: AUTH refused on plaintext (locally, or 538 from the server)
+  reply_line_too_long = 1,  ///< smtp.reply-too-long
+  reply_too_many_lines,     ///< smtp.reply-too-long
+  bad_reply,                ///< smtp.bad-reply: not "NNN-text" / "NNN text"
+  inconsistent_reply_code,  ///< smtp.bad-reply: multi-line reply whose lines disagree on the code
+  bytes_after_starttls,     ///< smtp.bad-reply: server sent data after 220 to STARTTLS (CVE-2011-0411 class)
+  invalid_address,    ///< smtp.invalid-address: an envelope address contains CR, LF, <, > or is too long,
+                      ///< or needs SMTPUTF8 that the server does not offer
+  invalid_argument,   ///< smtp.invalid-argument: any other argument that would corrupt a command line
+  starttls_missing,   ///< smtp.starttls-missing
+  starttls_refused,   ///< smtp.rejected / smtp.transient (by the reply class): STARTTLS got a non-220 reply
+  starttls_required,  ///< smtp.starttls-required: 530 before TLS
+  auth_failed,        ///< smtp.auth-failed
+  auth_mech_unsupported,  ///< smtp.auth-mech-unsupported
+  message_too_big,        ///< smtp.rejected: message exceeds the server's SIZE
+  rejected,               ///< smtp.rejected: permanent 5xx
+  transient,              ///< smtp.transient: 4xx
+  no_recipient_accepted,  ///< smtp.rejected / smtp.transient (transient when every refusal was 4xx): every
+                          ///< RCPT refused
+  connection_lost,        ///< net.closed
+  outcome_unknown,        ///< smtp.outcome-unknown: lost after the final dot, before the reply
+  auth_needs_tls,  ///< smtp.auth-needs-tls: AUTH refused on plaintext (locally, or 538 from the server)
 };
 
 const std::error_category& smtp_category() noexcept;

@@ -22,22 +22,23 @@ struct enhanced_status {
 
 /** One complete (possibly multi-line) reply. */
 struct reply {
-  int code = 0;                              ///< 200..599
-  std::optional<enhanced_status> enhanced;   ///< from the first line, when present
-  std::vector<std::string> lines;            ///< text after "NNN-"/"NNN " of each line (enhanced code kept in the text)
+  int code = 0;                             ///< 200..599
+  std::optional<enhanced_status> enhanced;  ///< from the first line, when present
+  std::vector<std::string> lines;  ///< text after "NNN-"/"NNN " of each line (enhanced code kept in the text)
 
   bool positive() const noexcept { return code >= 200 && code < 400; }
   bool intermediate() const noexcept { return code >= 300 && code < 400; }
   bool transient() const noexcept { return code >= 400 && code < 500; }
   bool permanent() const noexcept { return code >= 500; }
-  /** "250-a\n250 b" style rendering, for transcripts and error messages (a last line without text is "250"). */
+  /** "250-a\n250 b" style rendering, for transcripts and error messages (a last line without text is "250").
+   */
   std::string to_string() const;
 };
 
 /** Bounds that a hostile server cannot push past. RFC 5321 allows 512 octets per line. */
 struct reply_limits {
-  std::size_t max_line = 4096;   ///< octets per line, CRLF included
-  std::size_t max_lines = 256;   ///< lines per multi-line reply
+  std::size_t max_line = 4096;  ///< octets per line, CRLF included
+  std::size_t max_lines = 256;  ///< lines per multi-line reply
 };
 
 /**

@@ -13,7 +13,8 @@ class sasl_mechanism {
   virtual ~sasl_mechanism() = default;
   /** IANA name, upper case: "PLAIN", "SCRAM-SHA-256", ... */
   virtual std::string name() const = 0;
-  /** The initial response sent with "AUTH MECH resp" (RFC 4954), or nullopt to wait for a 334. "=" means empty. */
+  /** The initial response sent with "AUTH MECH resp" (RFC 4954), or nullopt to wait for a 334. "=" means
+   * empty. */
   virtual std::optional<std::string> initial_response(std::error_code& ec) = 0;
   /** Answers one 334 challenge (base64, possibly empty); sets ec on failure. */
   virtual std::string step(std::string_view challenge_b64, std::error_code& ec) = 0;

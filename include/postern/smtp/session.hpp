@@ -40,29 +40,43 @@ enum class action_kind { write, read, start_tls, finished, failed };
 
 struct action {
   action_kind kind = action_kind::read;
-  std::string_view bytes;          ///< for write: valid until the next call on the session
-  wait_kind wait = wait_kind::command;   ///< for read
+  std::string_view bytes;               ///< for write: valid until the next call on the session
+  wait_kind wait = wait_kind::command;  ///< for read
 };
 
 /** Where the session is; each change is recorded in the transcript. */
 enum class state {
-  greeting, ehlo, helo, starttls, tls_handshake, ehlo_after_tls, auth, mail, rcpt, data,
-  content, rset, quit, done, failed
+  greeting,
+  ehlo,
+  helo,
+  starttls,
+  tls_handshake,
+  ehlo_after_tls,
+  auth,
+  mail,
+  rcpt,
+  data,
+  content,
+  rset,
+  quit,
+  done,
+  failed
 };
 const char* to_string(state s) noexcept;
 
 struct envelope {
-  std::string mail_from;               ///< "" for the null sender
+  std::string mail_from;  ///< "" for the null sender
   std::vector<std::string> rcpt_to;
 };
 
 struct session_config {
   std::string ehlo_domain = "localhost";
-  bool starttls = false;               ///< send STARTTLS after the first EHLO; fail with starttls_missing if not offered
-  bool tls_active = false;             ///< true when the connection is already TLS (implicit TLS)
-  sasl_mechanism* auth = nullptr;      ///< authenticate after EHLO (after TLS when starttls); not owned
-  bool allow_auth_without_tls = false; ///< otherwise AUTH on a plaintext connection fails (smtp.auth-needs-tls)
-  bool use_pipelining = true;          ///< pipeline MAIL/RCPT/DATA when the server offers PIPELINING
+  bool starttls = false;    ///< send STARTTLS after the first EHLO; fail with starttls_missing if not offered
+  bool tls_active = false;  ///< true when the connection is already TLS (implicit TLS)
+  sasl_mechanism* auth = nullptr;  ///< authenticate after EHLO (after TLS when starttls); not owned
+  bool allow_auth_without_tls =
+      false;                   ///< otherwise AUTH on a plaintext connection fails (smtp.auth-needs-tls)
+  bool use_pipelining = true;  ///< pipeline MAIL/RCPT/DATA when the server offers PIPELINING
   /** false: after a delivered message stop in state done without QUIT, so that
       next_message() can send another over the same connection; finish() sends QUIT. */
   bool quit_when_done = true;
@@ -72,7 +86,7 @@ struct session_config {
 /** One transcript entry: what was said, by whom. Credentials are already redacted. */
 struct transcript_event {
   enum class who { client, server, info } from;
-  std::string text;                    ///< one line per entry, without CRLF
+  std::string text;  ///< one line per entry, without CRLF
 };
 
 struct recipient_result {
@@ -82,13 +96,14 @@ struct recipient_result {
 };
 
 struct session_result {
-  bool delivered = false;              ///< the final dot got 250 (at least one recipient accepted)
-  std::error_code error;               ///< why it was not delivered (errc); empty when delivered. Refused recipients: see recipients
-  state failed_in = state::done;       ///< the state in which the error happened
-  std::optional<reply> last_reply;     ///< the reply that caused the error, if any
+  bool delivered = false;  ///< the final dot got 250 (at least one recipient accepted)
+  std::error_code
+      error;  ///< why it was not delivered (errc); empty when delivered. Refused recipients: see recipients
+  state failed_in = state::done;    ///< the state in which the error happened
+  std::optional<reply> last_reply;  ///< the reply that caused the error, if any
   std::vector<recipient_result> recipients;
-  std::optional<reply> final_reply;    ///< reply to the end of DATA
-  capabilities caps;                   ///< the capabilities in force (post-TLS ones after STARTTLS)
+  std::optional<reply> final_reply;  ///< reply to the end of DATA
+  capabilities caps;                 ///< the capabilities in force (post-TLS ones after STARTTLS)
   bool used_pipelining = false;
   std::optional<std::string> auth_mechanism;
 };
@@ -144,7 +159,8 @@ class session {
   const std::vector<transcript_event>& transcript() const noexcept { return transcript_; }
   /** Size of the message content in DATA form, dot-stuffing and terminator included (for reports). */
   std::size_t data_size() const noexcept { return data_.size(); }
-  /** Facts of the message before encoding, recovered from the DATA form (SIZE= announces facts().wire_size). */
+  /** Facts of the message before encoding, recovered from the DATA form (SIZE= announces facts().wire_size).
+   */
   const message_facts& facts() const noexcept { return facts_; }
 
  private:
@@ -175,26 +191,26 @@ class session {
   session_config config_;
   envelope env_;
   std::string data_;
-  message_facts facts_;                  // of the message before encoding; SIZE= and BODY= come from it
+  message_facts facts_;  // of the message before encoding; SIZE= and BODY= come from it
   state state_ = state::greeting;
   session_result result_;
   std::vector<transcript_event> transcript_;
   reply_parser parser_;
-  std::string in_;                       // received, not yet fed to the parser
+  std::string in_;  // received, not yet fed to the parser
   std::size_t in_pos_ = 0;
   std::string out_;
-  std::string_view out_view_;            // the pending write: out_, or data_ for the content
+  std::string_view out_view_;  // the pending write: out_, or data_ for the content
   bool out_pending_ = false;
   std::vector<std::string> rcpt_commands_;
   std::size_t rcpt_index_ = 0;
   bool tls_ = false;
   bool pipelined_ = false;
   bool auth_done_ = false;
-  bool auth_cancelled_ = false;          // "*" sent after a failed step; the next reply ends AUTH
+  bool auth_cancelled_ = false;  // "*" sent after a failed step; the next reply ends AUTH
   bool writing_content_ = false;
-  bool content_written_ = false;         // from here until the final reply, a lost connection is outcome_unknown
+  bool content_written_ = false;  // from here until the final reply, a lost connection is outcome_unknown
   bool quit_sent_ = false;
-  bool ending_empty_data_ = false;       // "." sent after a pipelined 354 with no recipient accepted
+  bool ending_empty_data_ = false;  // "." sent after a pipelined 354 with no recipient accepted
 };
 
 /**

@@ -21,16 +21,16 @@ const char* to_string(version v) noexcept;
 std::optional<version> parse_version(std::string_view s) noexcept;
 
 struct policy {
-  std::string name;                          ///< "strict", "compat", "legacy", or a user name
+  std::string name;  ///< "strict", "compat", "legacy", or a user name
   version min_version = version::tls1_2;
   version max_version = version::tls1_3;
-  std::vector<std::string> tls13_suites;     ///< IANA names, preference order
-  std::vector<std::string> tls12_suites;     ///< IANA names for TLS ≤ 1.2, preference order
-  std::vector<std::string> groups;           ///< IANA names: x25519, secp256r1, secp384r1, ffdhe2048…
-  std::vector<std::string> signature_schemes;///< IANA names: ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256…
-  int min_dh_bits = 2048;                    ///< smallest finite-field DHE group accepted
-  int min_rsa_bits = 2048;                   ///< smallest server RSA key accepted
-  std::string security_note;                 ///< what using this profile gives up; "" for strict
+  std::vector<std::string> tls13_suites;       ///< IANA names, preference order
+  std::vector<std::string> tls12_suites;       ///< IANA names for TLS ≤ 1.2, preference order
+  std::vector<std::string> groups;             ///< IANA names: x25519, secp256r1, secp384r1, ffdhe2048…
+  std::vector<std::string> signature_schemes;  ///< IANA names: ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256…
+  int min_dh_bits = 2048;                      ///< smallest finite-field DHE group accepted
+  int min_rsa_bits = 2048;                     ///< smallest server RSA key accepted
+  std::string security_note;                   ///< what using this profile gives up; "" for strict
 
   /** Stable "key: value" text, one setting per line, lists comma-separated. */
   std::string to_text() const;

@@ -17,8 +17,8 @@ const follow_up& by_label(const std::string& label) {
 }
 
 bool all_start_with(const std::vector<std::string>& suites, const std::string& prefix) {
-  return !suites.empty() &&
-         std::all_of(suites.begin(), suites.end(), [&](const std::string& s) { return s.rfind(prefix, 0) == 0; });
+  return !suites.empty() && std::all_of(suites.begin(), suites.end(),
+                                        [&](const std::string& s) { return s.rfind(prefix, 0) == 0; });
 }
 
 // Each follow-up must offer exactly one thing strict refuses, or its success proves nothing.

@@ -1,13 +1,13 @@
 // The scan algorithms against a fake server: suites in the server's order, preference
 // detection, version refusal, bounded rounds, group enumeration.
-#include "probe/enumerate.hpp"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <map>
+
+#include "probe/enumerate.hpp"
 
 namespace postern::probe {
 namespace {
@@ -56,7 +56,8 @@ struct fake_server {
       h.cipher_suite = *pick;
       if (v == w::version::tls1_3) {
         for (auto g : groups13)
-          if (std::find(p.supported_groups.begin(), p.supported_groups.end(), g) != p.supported_groups.end()) {
+          if (std::find(p.supported_groups.begin(), p.supported_groups.end(), g) !=
+              p.supported_groups.end()) {
             h.selected_group = g;
             break;
           }
@@ -68,7 +69,8 @@ struct fake_server {
         w::server_key_exchange k;
         k.kind = w::server_params_kind::ecdhe;
         for (auto g : curves12)
-          if (std::find(p.supported_groups.begin(), p.supported_groups.end(), g) != p.supported_groups.end()) {
+          if (std::find(p.supported_groups.begin(), p.supported_groups.end(), g) !=
+              p.supported_groups.end()) {
             k.named_curve = g;
             break;
           }
@@ -109,8 +111,8 @@ T run(asio::awaitable<T> a) {
   return std::move(*out);
 }
 
-constexpr std::uint16_t rsa_gcm128 = 0x009c, rsa_gcm256 = 0x009d, ecdhe_gcm128 = 0xc02f, ecdhe_gcm256 = 0xc030,
-                        aes128 = 0x1301, aes256 = 0x1302, chacha = 0x1303;
+constexpr std::uint16_t rsa_gcm128 = 0x009c, rsa_gcm256 = 0x009d, ecdhe_gcm128 = 0xc02f,
+                        ecdhe_gcm256 = 0xc030, aes128 = 0x1301, aes256 = 0x1302, chacha = 0x1303;
 
 TEST(ProbeEnumerate, FindsEverySuiteInServerOrder) {
   fake_server s;
@@ -215,7 +217,8 @@ TEST(ProbeEnumerate, Tls12CurvesAndDhe) {
 
 TEST(ProbeEnumerate, OutcomeFromRealBytes) {
   // A fatal handshake_failure alert: refused.
-  auto refused = outcome_from_events(w::read_server_flight(std::string("\x15\x03\x03\x00\x02\x02\x28", 7), true));
+  auto refused =
+      outcome_from_events(w::read_server_flight(std::string("\x15\x03\x03\x00\x02\x02\x28", 7), true));
   EXPECT_EQ(refused.result, hello_outcome::kind::refused);
   ASSERT_TRUE(refused.alert);
   EXPECT_EQ(refused.alert->description, w::alert_description::handshake_failure);

@@ -1,12 +1,11 @@
 // The client families of the compatibility matrix: every list names real registry entries,
 // and OpenSSL accepts each family as a client context.
-#include "probe/client_families.hpp"
-
 #include <gtest/gtest.h>
 
 #include <set>
 
 #include "postern/probe/wire.hpp"
+#include "probe/client_families.hpp"
 #include "tls/openssl_context.hpp"
 
 namespace postern::probe {
@@ -15,8 +14,8 @@ namespace {
 TEST(ProbeFamilies, IdsAreTheJsonContract) {
   std::vector<std::string> ids;
   for (const auto& f : client_families()) ids.push_back(f.id);
-  EXPECT_EQ(ids, (std::vector<std::string>{"rustls", "go", "openssl", "python", "java17", "node", "postern-strict",
-                                           "postern-compat", "postern-legacy"}));
+  EXPECT_EQ(ids, (std::vector<std::string>{"rustls", "go", "openssl", "python", "java17", "node",
+                                           "postern-strict", "postern-compat", "postern-legacy"}));
 }
 
 TEST(ProbeFamilies, EveryNameIsInTheIanaRegistries) {

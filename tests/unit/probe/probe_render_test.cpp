@@ -1,10 +1,10 @@
 // The report renderings: the JSON contract of docs/probe.md, the text tables, and the HTML
 // page (self-contained, server text escaped).
-#include "postern/probe/probe.hpp"
-
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+
+#include "postern/probe/probe.hpp"
 
 namespace postern::probe {
 namespace {

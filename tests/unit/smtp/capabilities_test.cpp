@@ -8,9 +8,9 @@ namespace {
 reply ehlo_reply(std::vector<std::string> lines) { return reply{250, std::nullopt, std::move(lines)}; }
 
 TEST(capabilities, postfix) {
-  auto c = capabilities::parse(ehlo_reply({"mail.example.com", "PIPELINING", "SIZE 10240000", "VRFY", "ETRN",
-                                           "STARTTLS", "AUTH PLAIN LOGIN", "AUTH=PLAIN LOGIN",
-                                           "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"}));
+  auto c = capabilities::parse(ehlo_reply(
+      {"mail.example.com", "PIPELINING", "SIZE 10240000", "VRFY", "ETRN", "STARTTLS", "AUTH PLAIN LOGIN",
+       "AUTH=PLAIN LOGIN", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"}));
   EXPECT_EQ(c.domain, "mail.example.com");
   EXPECT_TRUE(c.pipelining);
   ASSERT_TRUE(c.size);
@@ -23,9 +23,9 @@ TEST(capabilities, postfix) {
   EXPECT_TRUE(c.chunking);
   EXPECT_FALSE(c.binarymime);
   EXPECT_EQ(c.auth, (std::vector<std::string>{"PLAIN", "LOGIN"}));
-  EXPECT_EQ(c.keywords, (std::vector<std::string>{"PIPELINING", "SIZE", "VRFY", "ETRN", "STARTTLS", "AUTH",
-                                                  "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8",
-                                                  "CHUNKING"}));
+  EXPECT_EQ(c.keywords,
+            (std::vector<std::string>{"PIPELINING", "SIZE", "VRFY", "ETRN", "STARTTLS", "AUTH",
+                                      "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"}));
   EXPECT_TRUE(c.has("vrfy"));
   EXPECT_FALSE(c.has("XCLIENT"));
   EXPECT_TRUE(c.has_auth("plain"));
@@ -33,7 +33,8 @@ TEST(capabilities, postfix) {
 }
 
 TEST(capabilities, lower_case_and_binarymime) {
-  auto c = capabilities::parse(ehlo_reply({"mx Hello there", "starttls", "binarymime", "auth xoauth2 plain"}));
+  auto c =
+      capabilities::parse(ehlo_reply({"mx Hello there", "starttls", "binarymime", "auth xoauth2 plain"}));
   EXPECT_EQ(c.domain, "mx");
   EXPECT_TRUE(c.starttls);
   EXPECT_TRUE(c.binarymime);
@@ -59,9 +60,9 @@ TEST(capabilities, size_variants) {
 }
 
 TEST(capabilities, junk_is_ignored) {
-  auto c = capabilities::parse(ehlo_reply({"", "", "   ", "-BAD", "X_Y", "\x01\x02", "PIPELINING junk args",
-                                           "AUTH", "AUTH=", "AUTH PLAIN <script> " + std::string(40, 'A'),
-                                           "8BITMIME"}));
+  auto c = capabilities::parse(
+      ehlo_reply({"", "", "   ", "-BAD", "X_Y", "\x01\x02", "PIPELINING junk args", "AUTH",
+                  "AUTH=", "AUTH PLAIN <script> " + std::string(40, 'A'), "8BITMIME"}));
   EXPECT_EQ(c.domain, "");
   EXPECT_TRUE(c.pipelining);
   EXPECT_TRUE(c.eightbitmime);

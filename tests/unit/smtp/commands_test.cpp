@@ -12,7 +12,8 @@ TEST(commands, ehlo_helo) {
   EXPECT_EQ(ehlo("client.example.org", ec), "EHLO client.example.org\r\n");
   EXPECT_FALSE(ec);
   EXPECT_EQ(helo("[192.0.2.1]", ec), "HELO [192.0.2.1]\r\n");
-  for (std::string_view bad : std::initializer_list<std::string_view>{"", "a b", "a\r\nMAIL FROM:<x>", "a\n", "a\r", std::string_view("a\0b", 3), "a\tb"}) {
+  for (std::string_view bad : std::initializer_list<std::string_view>{
+           "", "a b", "a\r\nMAIL FROM:<x>", "a\n", "a\r", std::string_view("a\0b", 3), "a\tb"}) {
     EXPECT_EQ(ehlo(bad, ec), "");
     EXPECT_EQ(ec, errc::invalid_argument);
     EXPECT_EQ(helo(bad, ec), "");
@@ -32,7 +33,8 @@ TEST(commands, mail_from_parameters) {
 
 TEST(commands, injection_refused) {
   std::error_code ec;
-  for (std::string_view bad : std::initializer_list<std::string_view>{"a@b>\r\nRCPT TO:<evil@x", "a@b\r\n", "a@b\n", "<a@b>", "a>b", std::string_view("a\0b", 3)}) {
+  for (std::string_view bad : std::initializer_list<std::string_view>{
+           "a@b>\r\nRCPT TO:<evil@x", "a@b\r\n", "a@b\n", "<a@b>", "a>b", std::string_view("a\0b", 3)}) {
     EXPECT_EQ(mail_from(bad, {}, ec), "");
     EXPECT_EQ(ec, errc::invalid_address);
     EXPECT_EQ(rcpt_to(bad, ec), "");

@@ -30,8 +30,10 @@ parsed parse_chunked(std::string_view in, std::size_t chunk, reply_limits limits
         return out;
       }
       piece.remove_prefix(used);
-      if (p.has_reply()) out.replies.push_back(p.take());
-      else EXPECT_TRUE(piece.empty());
+      if (p.has_reply())
+        out.replies.push_back(p.take());
+      else
+        EXPECT_TRUE(piece.empty());
     }
   }
   return out;
@@ -78,9 +80,10 @@ TEST(reply_parser, header_example) {
 }
 
 TEST(reply_parser, multi_line_and_enhanced) {
-  auto out = parse_chunked("250-mx.google.com at your service\r\n250-SIZE 35882577\r\n250-8BITMIME\r\n"
-                           "250 SMTPUTF8\r\n550 5.1.1 No such user\r\n",
-                           1000);
+  auto out = parse_chunked(
+      "250-mx.google.com at your service\r\n250-SIZE 35882577\r\n250-8BITMIME\r\n"
+      "250 SMTPUTF8\r\n550 5.1.1 No such user\r\n",
+      1000);
   ASSERT_FALSE(out.ec);
   ASSERT_EQ(out.replies.size(), 2u);
   EXPECT_EQ(out.replies[0].lines.size(), 4u);
@@ -118,7 +121,8 @@ TEST(reply_parser, bare_code_and_bare_lf) {
 TEST(reply_parser, every_split_point_and_byte_by_byte) {
   const std::string in =
       "220 smtp.example.org ESMTP Exim 4.96\r\n"
-      "250-smtp.example.org Hello [192.0.2.1]\r\n250-SIZE 52428800\r\n250-PIPELINING\r\n250-AUTH PLAIN LOGIN\r\n"
+      "250-smtp.example.org Hello [192.0.2.1]\r\n250-SIZE 52428800\r\n250-PIPELINING\r\n250-AUTH PLAIN "
+      "LOGIN\r\n"
       "250-CHUNKING\r\n250-STARTTLS\r\n250 HELP\r\n"
       "250 2.1.0 Ok\n"
       "550 5.1.1 <x@y>: Recipient address rejected\r\n"
@@ -167,8 +171,9 @@ TEST(reply_parser, mid_reply) {
 }
 
 TEST(reply_parser, malformed) {
-  for (std::string_view bad : {"hello\r\n", "25\r\n", "2x0 a\r\n", "150 a\r\n", "650 a\r\n", "250_a\r\n",
-                               "250a\r\n", "\r\n", "HTTP/1.1 400 Bad Request\r\n", "\x16\x03\x01\x02\x05\n"}) {
+  for (std::string_view bad :
+       {"hello\r\n", "25\r\n", "2x0 a\r\n", "150 a\r\n", "650 a\r\n", "250_a\r\n", "250a\r\n", "\r\n",
+        "HTTP/1.1 400 Bad Request\r\n", "\x16\x03\x01\x02\x05\n"}) {
     auto out = parse_chunked(bad, 100);
     EXPECT_EQ(out.ec, errc::bad_reply) << bad;
     EXPECT_TRUE(out.replies.empty());
@@ -191,8 +196,8 @@ TEST(reply_parser, error_is_sticky) {
 TEST(reply_parser, line_limit_counts_crlf) {
   reply_limits lim{.max_line = 10, .max_lines = 4};
   EXPECT_EQ(parse_chunked("250 abcde\r\n", 100, lim).ec, errc::reply_line_too_long);  // 11 octets
-  EXPECT_FALSE(parse_chunked("250 abcd\r\n", 100, lim).ec);    // exactly 10
-  EXPECT_FALSE(parse_chunked("250 abcde\n", 100, lim).ec);     // exactly 10 with bare LF
+  EXPECT_FALSE(parse_chunked("250 abcd\r\n", 100, lim).ec);                           // exactly 10
+  EXPECT_FALSE(parse_chunked("250 abcde\n", 100, lim).ec);  // exactly 10 with bare LF
   auto out = parse_chunked("250 abcdefghijklmnop", 3, lim);
   EXPECT_EQ(out.ec, errc::reply_line_too_long) << "error before the line ends";
   EXPECT_EQ(out.offending.size(), 10u);
@@ -226,7 +231,8 @@ TEST(reply_parser, endless_continuation_lines_fail) {
   for (int i = 0; i < 3; ++i) ok += "250-x\r\n";
   ok += "250 x\r\n";
   EXPECT_FALSE(parse_chunked(ok, 100, {.max_line = 100, .max_lines = 4}).ec);
-  EXPECT_EQ(parse_chunked("250-x\r\n" + ok, 100, {.max_line = 100, .max_lines = 4}).ec, errc::reply_too_many_lines);
+  EXPECT_EQ(parse_chunked("250-x\r\n" + ok, 100, {.max_line = 100, .max_lines = 4}).ec,
+            errc::reply_too_many_lines);
 }
 
 }  // namespace

@@ -16,7 +16,8 @@ const std::string size_param = " SIZE=" + std::to_string(scan_message(message).w
 
 const std::string greeting = "220 mx.example.com ESMTP Postfix\r\n";
 const std::string ehlo_pipelining =
-    "250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n";
+    "250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n250 "
+    "ENHANCEDSTATUSCODES\r\n";
 const std::string ehlo_plain = "250-mx.example.com\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n";
 
 class fake_mechanism final : public sasl_mechanism {
@@ -59,15 +60,18 @@ conversation drive(session& s, const std::vector<std::string>& server) {
         break;
       case action_kind::read:
         c.waits.push_back(a.wait);
-        if (next_chunk < server.size()) s.received(server[next_chunk++]);
-        else s.connection_lost();
+        if (next_chunk < server.size())
+          s.received(server[next_chunk++]);
+        else
+          s.connection_lost();
         break;
       case action_kind::start_tls:
         c.client += "<TLS>";
         s.tls_started();
         break;
       case action_kind::finished:
-      case action_kind::failed: return c;
+      case action_kind::failed:
+        return c;
     }
   }
   ADD_FAILURE() << "session did not finish";
@@ -84,7 +88,9 @@ std::vector<std::string> bytewise(const std::vector<std::string>& script) {
 std::string transcript_text(const session& s) {
   std::string out;
   for (const auto& e : s.transcript()) {
-    out += e.from == transcript_event::who::client ? "C: " : e.from == transcript_event::who::server ? "S: " : "I: ";
+    out += e.from == transcript_event::who::client   ? "C: "
+           : e.from == transcript_event::who::server ? "S: "
+                                                     : "I: ";
     out += e.text;
     out += '\n';
   }
@@ -100,12 +106,14 @@ session_config config() {
 envelope two_recipients() { return envelope{"a@x.test", {"b@y.test", "c@y.test"}}; }
 
 TEST(session, success_with_pipelining) {
-  const std::vector<std::string> script = {greeting, ehlo_pipelining,
-                                           "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n",
-                                           "250 2.0.0 Ok: queued as 4F2B1\r\n", "221 2.0.0 Bye\r\n"};
-  const std::string expected = "EHLO client.test\r\n"
-                               "MAIL FROM:<a@x.test>" + size_param + "\r\nRCPT TO:<b@y.test>\r\nRCPT TO:<c@y.test>\r\nDATA\r\n" +
-                               wire + "QUIT\r\n";
+  const std::vector<std::string> script = {
+      greeting, ehlo_pipelining,
+      "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n",
+      "250 2.0.0 Ok: queued as 4F2B1\r\n", "221 2.0.0 Bye\r\n"};
+  const std::string expected =
+      "EHLO client.test\r\n"
+      "MAIL FROM:<a@x.test>" +
+      size_param + "\r\nRCPT TO:<b@y.test>\r\nRCPT TO:<c@y.test>\r\nDATA\r\n" + wire + "QUIT\r\n";
   session s(config(), two_recipients(), wire);
   auto c = drive(s, script);
   EXPECT_EQ(c.client, expected);
@@ -143,14 +151,14 @@ TEST(session, success_with_pipelining) {
 }
 
 TEST(session, success_without_pipelining) {
-  const std::vector<std::string> script = {greeting, ehlo_plain, "250 2.1.0 Ok\r\n", "250 2.1.5 Ok\r\n",
-                                           "250 2.1.5 Ok\r\n", "354 go ahead\r\n", "250 2.0.0 queued\r\n",
-                                           "221 bye\r\n"};
+  const std::vector<std::string> script = {
+      greeting,           ehlo_plain,         "250 2.1.0 Ok\r\n",     "250 2.1.5 Ok\r\n",
+      "250 2.1.5 Ok\r\n", "354 go ahead\r\n", "250 2.0.0 queued\r\n", "221 bye\r\n"};
   session s(config(), two_recipients(), wire);
   auto c = drive(s, script);
-  EXPECT_EQ(c.writes, (std::vector<std::string>{"EHLO client.test\r\n", "MAIL FROM:<a@x.test>" + size_param + "\r\n",
-                                                "RCPT TO:<b@y.test>\r\n", "RCPT TO:<c@y.test>\r\n", "DATA\r\n", wire,
-                                                "QUIT\r\n"}));
+  EXPECT_EQ(c.writes, (std::vector<std::string>{
+                          "EHLO client.test\r\n", "MAIL FROM:<a@x.test>" + size_param + "\r\n",
+                          "RCPT TO:<b@y.test>\r\n", "RCPT TO:<c@y.test>\r\n", "DATA\r\n", wire, "QUIT\r\n"}));
   EXPECT_EQ(c.waits[5], wait_kind::data_initiation);
   EXPECT_TRUE(s.result().delivered);
   EXPECT_FALSE(s.result().used_pipelining);
@@ -169,11 +177,14 @@ TEST(session, starttls_discards_caps_and_repeats_ehlo) {
   auto cfg = config();
   cfg.starttls = true;
   session s(cfg, envelope{"a@x.test", {"b@y.test"}}, wire);
-  auto c = drive(s, {greeting, "250-mx.example.com\r\n250-SIZE 1000\r\n250-AUTH LOGIN\r\n250 STARTTLS\r\n",
-                     "220 2.0.0 Ready to start TLS\r\n", "250-mx.example.com\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n",
-                     "250 ok\r\n250 ok\r\n354 go\r\n", "250 queued\r\n", "221 bye\r\n"});
-  EXPECT_EQ(c.client, "EHLO client.test\r\nSTARTTLS\r\n<TLS>EHLO client.test\r\n"
-                      "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + wire + "QUIT\r\n");
+  auto c = drive(
+      s, {greeting, "250-mx.example.com\r\n250-SIZE 1000\r\n250-AUTH LOGIN\r\n250 STARTTLS\r\n",
+          "220 2.0.0 Ready to start TLS\r\n", "250-mx.example.com\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n",
+          "250 ok\r\n250 ok\r\n354 go\r\n", "250 queued\r\n", "221 bye\r\n"});
+  EXPECT_EQ(c.client,
+            "EHLO client.test\r\nSTARTTLS\r\n<TLS>EHLO client.test\r\n"
+            "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" +
+                wire + "QUIT\r\n");
   const auto& r = s.result();
   EXPECT_TRUE(r.delivered);
   EXPECT_FALSE(r.caps.size) << "the pre-TLS SIZE must not survive";
@@ -186,7 +197,8 @@ TEST(session, bytes_after_starttls_220) {
   auto cfg = config();
   cfg.starttls = true;
   const std::string caps = "250-mx\r\n250 STARTTLS\r\n";
-  for (const std::string injected : {"220 Ready\r\n250-injected\r\n", "220 Ready\r\n2", "220 Ready\r\n\r\n"}) {
+  for (const std::string injected :
+       {"220 Ready\r\n250-injected\r\n", "220 Ready\r\n2", "220 Ready\r\n\r\n"}) {
     session s(cfg, two_recipients(), wire);
     auto c = drive(s, {greeting, caps, injected});
     EXPECT_EQ(c.client, "EHLO client.test\r\nSTARTTLS\r\n");
@@ -230,8 +242,9 @@ TEST(session, helo_fallback) {
   session s(config(), envelope{"a@x.test", {"b@y.test"}}, wire);
   auto c = drive(s, {greeting, "502 5.5.2 Error: command not recognized\r\n", "250 mx.example.com\r\n",
                      "250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 ok\r\n", "221 bye\r\n"});
-  EXPECT_EQ(c.client, "EHLO client.test\r\nHELO client.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" +
-                          wire + "QUIT\r\n");
+  EXPECT_EQ(c.client,
+            "EHLO client.test\r\nHELO client.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" +
+                wire + "QUIT\r\n");
   EXPECT_TRUE(s.result().delivered);
   EXPECT_TRUE(s.result().caps.keywords.empty());
 }
@@ -244,10 +257,12 @@ TEST(session, auth_with_initial_response_is_redacted) {
   cfg.auth = &mech;
   session s(cfg, envelope{"a@x.test", {"b@y.test"}}, wire);
   auto c = drive(s, {greeting, "250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n",
-                     "235 2.7.0 Authentication successful\r\n", "250 ok\r\n250 ok\r\n354 go\r\n", "250 ok\r\n",
-                     "221 bye\r\n"});
-  EXPECT_EQ(c.client, "EHLO client.test\r\nAUTH PLAIN AGFAYgBzZWNyZXQ=\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" +
-                          wire + "QUIT\r\n");
+                     "235 2.7.0 Authentication successful\r\n", "250 ok\r\n250 ok\r\n354 go\r\n",
+                     "250 ok\r\n", "221 bye\r\n"});
+  EXPECT_EQ(c.client,
+            "EHLO client.test\r\nAUTH PLAIN AGFAYgBzZWNyZXQ=\r\nMAIL FROM:<a@x.test>\r\nRCPT "
+            "TO:<b@y.test>\r\nDATA\r\n" +
+                wire + "QUIT\r\n");
   EXPECT_TRUE(s.result().delivered);
   EXPECT_EQ(s.result().auth_mechanism, "PLAIN");
   const std::string t = transcript_text(s);
@@ -284,7 +299,8 @@ TEST(session, auth_step_failure_cancels) {
   cfg.tls_active = true;
   cfg.auth = &mech;
   session s(cfg, two_recipients(), wire);
-  auto c = drive(s, {greeting, "250-mx\r\n250 AUTH PLAIN\r\n", "334 \r\n", "501 5.7.0 Authentication aborted\r\n"});
+  auto c = drive(
+      s, {greeting, "250-mx\r\n250 AUTH PLAIN\r\n", "334 \r\n", "501 5.7.0 Authentication aborted\r\n"});
   EXPECT_EQ(c.client, "EHLO client.test\r\nAUTH PLAIN\r\n*\r\n");
   EXPECT_EQ(s.result().error, errc::auth_failed);
   EXPECT_EQ(mech.challenges, std::vector<std::string>{""});
@@ -307,10 +323,11 @@ TEST(session, auth_refusals) {
     drive(s, {greeting, "250-mx\r\n250 PIPELINING\r\n"});
     EXPECT_EQ(s.result().error, errc::auth_mech_unsupported);
   }
-  const std::pair<std::string, errc> cases[] = {{"504 5.5.4 Unrecognized authentication type\r\n", errc::auth_mech_unsupported},
-                                                {"538 5.7.11 Encryption required\r\n", errc::auth_needs_tls},
-                                                {"454 4.7.0 Temporary authentication failure\r\n", errc::transient},
-                                                {"535 5.7.8 nope\r\n", errc::auth_failed}};
+  const std::pair<std::string, errc> cases[] = {
+      {"504 5.5.4 Unrecognized authentication type\r\n", errc::auth_mech_unsupported},
+      {"538 5.7.11 Encryption required\r\n", errc::auth_needs_tls},
+      {"454 4.7.0 Temporary authentication failure\r\n", errc::transient},
+      {"535 5.7.8 nope\r\n", errc::auth_failed}};
   for (const auto& [reply_text, expected] : cases) {
     session s(cfg, two_recipients(), wire);
     drive(s, {greeting, "250-mx\r\n250 AUTH LOGIN\r\n", reply_text});
@@ -321,10 +338,11 @@ TEST(session, auth_refusals) {
 
 TEST(session, some_recipients_refused) {
   session s(config(), envelope{"a@x.test", {"b@y.test", "nobody@y.test", "c@y.test"}}, wire);
-  auto c = drive(s, {greeting, ehlo_pipelining,
-                     "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 <nobody@y.test>: Recipient address rejected\r\n"
-                     "250 2.1.5 Ok\r\n354 go\r\n",
-                     "250 2.0.0 queued\r\n", "221 bye\r\n"});
+  auto c =
+      drive(s, {greeting, ehlo_pipelining,
+                "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 <nobody@y.test>: Recipient address rejected\r\n"
+                "250 2.1.5 Ok\r\n354 go\r\n",
+                "250 2.0.0 queued\r\n", "221 bye\r\n"});
   const auto& r = s.result();
   EXPECT_TRUE(r.delivered);
   EXPECT_FALSE(r.error);
@@ -352,7 +370,9 @@ TEST(session, all_recipients_refused_pipelined_354_ends_empty_data) {
 TEST(session, all_recipients_refused) {
   {  // pipelined, DATA refused
     session s(config(), two_recipients(), wire);
-    auto c = drive(s, {greeting, ehlo_pipelining, "250 Ok\r\n450 4.2.0 greylisted\r\n451 4.3.0 later\r\n554 5.5.1 no valid recipients\r\n"});
+    auto c =
+        drive(s, {greeting, ehlo_pipelining,
+                  "250 Ok\r\n450 4.2.0 greylisted\r\n451 4.3.0 later\r\n554 5.5.1 no valid recipients\r\n"});
     EXPECT_EQ(s.result().error, errc::no_recipient_accepted);
     EXPECT_STREQ(cause(s.result()), "smtp.transient") << "every refusal was 4xx";
   }
@@ -375,7 +395,8 @@ TEST(session, size_exceeded_before_mail) {
   EXPECT_EQ(s.result().failed_in, state::mail);
 
   session s2(config(), two_recipients(), wire);  // "SIZE" alone: no fixed limit
-  drive(s2, {greeting, "250-mx\r\n250 SIZE\r\n", "250 ok\r\n", "250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 ok\r\n"});
+  drive(s2, {greeting, "250-mx\r\n250 SIZE\r\n", "250 ok\r\n", "250 ok\r\n", "250 ok\r\n", "354 go\r\n",
+             "250 ok\r\n"});
   EXPECT_TRUE(s2.result().delivered);
 
   session s3(config(), two_recipients(), wire);  // the server's own SIZE refusal
@@ -440,7 +461,8 @@ TEST(session, garbage_is_bad_reply_with_escaped_evidence) {
   drive(s, {std::string("\x16\x03\x03\x00\x02\x02\x28\n", 8)});
   EXPECT_EQ(s.result().error, errc::bad_reply);
   EXPECT_FALSE(s.result().last_reply);
-  EXPECT_NE(transcript_text(s).find("S: \\x16\\x03\\x03\\x00\\x02\\x02(\n"), std::string::npos) << transcript_text(s);
+  EXPECT_NE(transcript_text(s).find("S: \\x16\\x03\\x03\\x00\\x02\\x02(\n"), std::string::npos)
+      << transcript_text(s);
 
   session s2(config(), two_recipients(), wire);
   drive(s2, {greeting, "250-" + std::string(100000, 'x')});
@@ -491,14 +513,14 @@ TEST(session, next_is_idempotent) {
   EXPECT_EQ(a.bytes, "EHLO client.test\r\n");
 }
 
-
 // Several messages over one connection: no QUIT between them, RSET only after a failure.
 TEST(session, several_messages_over_one_connection) {
   session_config cfg;
   cfg.ehlo_domain = "client.example";
   cfg.quit_when_done = false;
   session s(cfg, {"a@example.org", {"b@example.org"}}, wire);
-  auto c1 = drive(s, {greeting, ehlo_plain, "250 2.1.0 Ok\r\n", "250 2.1.5 Ok\r\n", "354 go\r\n", "250 2.0.0 queued 1\r\n"});
+  auto c1 = drive(s, {greeting, ehlo_plain, "250 2.1.0 Ok\r\n", "250 2.1.5 Ok\r\n", "354 go\r\n",
+                      "250 2.0.0 queued 1\r\n"});
   EXPECT_EQ(s.current_state(), state::done);
   EXPECT_TRUE(s.result().delivered);
   EXPECT_EQ(c1.client.find("QUIT"), std::string::npos);
@@ -513,8 +535,10 @@ TEST(session, several_messages_over_one_connection) {
 
   // Third message: RSET first, then the transaction.
   s.next_message({"a@example.org", {"c@example.org"}}, wire);
-  auto c3 = drive(s, {"250 2.0.0 Ok\r\n", "250 2.1.0 Ok\r\n", "250 2.1.5 Ok\r\n", "354 go\r\n", "250 2.0.0 queued 3\r\n"});
-  EXPECT_EQ(c3.client, "RSET\r\nMAIL FROM:<a@example.org>" + size_param + "\r\nRCPT TO:<c@example.org>\r\nDATA\r\n" + wire);
+  auto c3 = drive(s, {"250 2.0.0 Ok\r\n", "250 2.1.0 Ok\r\n", "250 2.1.5 Ok\r\n", "354 go\r\n",
+                      "250 2.0.0 queued 3\r\n"});
+  EXPECT_EQ(c3.client, "RSET\r\nMAIL FROM:<a@example.org>" + size_param +
+                           "\r\nRCPT TO:<c@example.org>\r\nDATA\r\n" + wire);
   EXPECT_TRUE(s.result().delivered);
   ASSERT_EQ(s.result().recipients.size(), 1u);
   EXPECT_EQ(s.result().recipients[0].address, "c@example.org");
