@@ -531,19 +531,8 @@ class SendCarriesFinding(DoctorCase):
                         "a remedy line names --tls-profile compat" + res.describe())
 
 
-# --------------------------------------------------------------------------
-# causes doctor cannot meet here
-# --------------------------------------------------------------------------
-
-class DoctorNotApplicable(unittest.TestCase):
-
-    def test_auth_causes(self):
-        self.skipTest("smtp.auth-failed / auth-mech-unsupported / auth-needs-tls: doctor takes no credentials "
-                      "(contract has no --user); covered for `send` by test_auth")
-
-    def test_outcome_unknown(self):
-        self.skipTest("smtp.outcome-unknown arises only after DATA's final dot; doctor sends no message "
-                      "(covered for `send` by test_faults)")
+# smtp.auth-* and smtp.outcome-unknown are send's causes (doctor uses no credentials and sends no
+# message): test_auth.py and test_faults.py cover them.
 
 
 if __name__ == "__main__":
