@@ -734,7 +734,20 @@ class PostfixStore(MessageStore):
 # aiosmtpd
 # --------------------------------------------------------------------------
 
-class Aiosmtpd:
+class _ProcessServer:
+    """A test server run as one child process with a log file under its own temp folder
+    (self.proc, self._log, self.base): stopping it is the same for every kind."""
+
+    def __exit__(self, *exc):
+        _terminate(self.proc)
+        if getattr(self, "_log", None):
+            self._log.close()
+        if self.base and not os.environ.get("POSTERN_KEEP_TMP"):
+            shutil.rmtree(self.base, ignore_errors=True)
+        return False
+
+
+class Aiosmtpd(_ProcessServer):
     """aiosmtpd with AUTH (servers/aiosmtpd_server.py) run by Debian's python3.
 
       starttls   STARTTLS port, AUTH PLAIN and LOGIN only after STARTTLS
@@ -784,14 +797,6 @@ class Aiosmtpd:
             raise
         return self
 
-    def __exit__(self, *exc):
-        _terminate(self.proc)
-        if getattr(self, "_log", None):
-            self._log.close()
-        if self.base and not os.environ.get("POSTERN_KEEP_TMP"):
-            shutil.rmtree(self.base, ignore_errors=True)
-        return False
-
     def log_tail(self, n=40):
         try:
             with open(self.log_path, errors="replace") as f:
@@ -822,7 +827,7 @@ FAULTS = ("starttls-injection", "silent", "endless-ehlo", "long-line", "drop-aft
           "reject-some", "no-starttls", "slow-greeting")
 
 
-class Faulty:
+class Faulty(_ProcessServer):
     """servers/faulty.py with one named fault on a free 127.0.0.1 port.
 
     port, store (MessageStore: data = DATA bytes CRLF after dot-unstuffing),
@@ -867,14 +872,6 @@ class Faulty:
                 return
             time.sleep(0.02)
         raise RuntimeError("faulty.py did not get ready" + self.log_tail())
-
-    def __exit__(self, *exc):
-        _terminate(self.proc)
-        if getattr(self, "_log", None):
-            self._log.close()
-        if self.base and not os.environ.get("POSTERN_KEEP_TMP"):
-            shutil.rmtree(self.base, ignore_errors=True)
-        return False
 
     def log_tail(self, n=40):
         try:
@@ -1165,7 +1162,7 @@ def make_not_yet_valid(certs):
     return certs.not_yet_valid
 
 
-class TlsListener:
+class TlsListener(_ProcessServer):
     """servers/tls_listener.py (Debian's python3 + system OpenSSL) on a free 127.0.0.1 port:
     a minimal SMTP server (greeting, EHLO, MAIL/RCPT/DATA/RSET/NOOP/QUIT; messages are
     discarded) behind a deliberately restricted TLS configuration.
@@ -1245,14 +1242,6 @@ class TlsListener:
             raise
         return self
 
-    def __exit__(self, *exc):
-        _terminate(self.proc)
-        if getattr(self, "_log", None):
-            self._log.close()
-        if self.base and not os.environ.get("POSTERN_KEEP_TMP"):
-            shutil.rmtree(self.base, ignore_errors=True)
-        return False
-
     def log_text(self):
         try:
             with open(self.log_path, errors="replace") as f:
@@ -1268,7 +1257,7 @@ class TlsListener:
         return [l for l in self.log_text().splitlines() if "TLS established" in l or "TLS handshake failed" in l]
 
 
-class OpensslServer:
+class OpensslServer(_ProcessServer):
     """`openssl s_server` on a free 127.0.0.1 port with extra options, e.g. the
     SHA-1-only signer:
 
@@ -1305,14 +1294,6 @@ class OpensslServer:
             self.__exit__(None, None, None)
             raise
         return self
-
-    def __exit__(self, *exc):
-        _terminate(self.proc)
-        if getattr(self, "_log", None):
-            self._log.close()
-        if self.base and not os.environ.get("POSTERN_KEEP_TMP"):
-            shutil.rmtree(self.base, ignore_errors=True)
-        return False
 
     def log_tail(self, n=40):
         try:
