@@ -33,7 +33,7 @@ class reply_reader {
         if (ec) {
           out.code = smtp::cause(static_cast<smtp::errc>(ec.value()));
           out.summary = ec.message();
-          out.detail = escape(parser_.offending_bytes().substr(0, 200));
+          out.detail = smtp::escape_bytes(parser_.offending_bytes().substr(0, 200));
           co_return std::nullopt;
         }
         if (parser_.has_reply()) co_return parser_.take();
@@ -52,33 +52,12 @@ class reply_reader {
   }
   bool has_pending() const { return !pending_.empty() || parser_.mid_reply(); }
 
-  static std::string escape(std::string_view bytes) {
-    std::string out;
-    for (unsigned char c : bytes) {
-      if (c >= 0x20 && c < 0x7f) {
-        out += static_cast<char>(c);
-      } else {
-        static constexpr char hex[] = "0123456789abcdef";
-        out += "\\x";
-        out += hex[c >> 4];
-        out += hex[c & 0xf];
-      }
-    }
-    return out;
-  }
-
  private:
   net::stream& stream_;
   smtp::reply_parser parser_;
   std::string pending_;
   std::array<char, 8192> buf_{};
 };
-
-std::string one_line(const smtp::reply& r) {
-  std::string s = std::to_string(r.code);
-  for (std::size_t i = 0; i < r.lines.size(); ++i) s += (i ? " / " : " ") + r.lines[i];
-  return s;
-}
 
 asio::awaitable<bool> send_line(net::stream& s, const std::string& line, clock::time_point deadline,
                                 attempt_result& out) {
@@ -172,7 +151,7 @@ asio::awaitable<attempt_result> run_attempt(attempt_spec spec) {
     out.code = greeting->transient()   ? "smtp.transient"
                : greeting->permanent() ? "smtp.rejected"
                                        : "smtp.bad-reply";
-    out.summary = "the server's greeting was " + one_line(*greeting);
+    out.summary = "the server's greeting was " + greeting->one_line();
     co_return out;
   }
 
@@ -184,7 +163,7 @@ asio::awaitable<attempt_result> run_attempt(attempt_spec spec) {
     if (!r) co_return std::nullopt;
     if (r->code / 100 != 2) {
       out.code = r->transient() ? "smtp.transient" : "smtp.rejected";
-      out.summary = "the server answered EHLO with " + one_line(*r);
+      out.summary = "the server answered EHLO with " + r->one_line();
       co_return std::nullopt;
     }
     co_return smtp::capabilities::parse(*r);
@@ -205,7 +184,7 @@ asio::awaitable<attempt_result> run_attempt(attempt_spec spec) {
     if (!r) co_return out;
     if (r->code != 220) {
       out.code = r->transient() ? "smtp.transient" : "smtp.rejected";
-      out.summary = "the server answered STARTTLS with " + one_line(*r);
+      out.summary = "the server answered STARTTLS with " + r->one_line();
       co_return out;
     }
     if (reader.has_pending()) {
@@ -233,7 +212,7 @@ asio::awaitable<attempt_result> run_attempt(attempt_spec spec) {
     out.mail_reply = r;
     if (r->code == 530 && !s.tls_active()) {
       out.code = "smtp.starttls-required";
-      out.summary = "the server refuses mail before STARTTLS: " + one_line(*r);
+      out.summary = "the server refuses mail before STARTTLS: " + r->one_line();
       co_return out;
     }
     if (r->code / 100 == 2) {

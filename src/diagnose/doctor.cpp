@@ -196,8 +196,15 @@ class investigation {
 
   void record(const std::vector<attempt_spec>& specs, const std::vector<attempt_result>& results) {
     for (std::size_t i = 0; i < specs.size(); ++i) {
-      route_attempt r{
-          specs[i].port, net::to_string(specs[i].mode), specs[i].label, results[i].ok(), results[i].code, ""};
+      route_attempt r{specs[i].port,
+                      net::to_string(specs[i].mode),
+                      specs[i].label,
+                      results[i].ok(),
+                      results[i].code,
+                      "",
+                      "",
+                      "",
+                      ""};
       if (results[i].tls) {
         r.detail = results[i].tls->version + " " + results[i].tls->cipher;
         r.tls_version = results[i].tls->version;

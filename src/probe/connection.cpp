@@ -90,12 +90,6 @@ class reply_reader {
   std::array<char, 4096> buf_{};
 };
 
-std::string one_line(const smtp::reply& r) {
-  std::string s = std::to_string(r.code);
-  for (std::size_t i = 0; i < r.lines.size(); ++i) s += (i ? " / " : " ") + r.lines[i];
-  return s;
-}
-
 asio::awaitable<bool> send_line(net::stream& s, const std::string& line, clock::time_point deadline,
                                 smtp_view& v) {
   std::error_code ec;
@@ -123,7 +117,7 @@ asio::awaitable<void> ehlo(net::stream& s, reply_reader& reader, const endpoint&
   if (!r) co_return;
   if (r->code / 100 != 2) {
     v.code = r->transient() ? "smtp.transient" : "smtp.rejected";
-    v.summary = "the server answered EHLO with " + one_line(*r);
+    v.summary = "the server answered EHLO with " + r->one_line();
     co_return;
   }
   v.caps = smtp::capabilities::parse(*r);
@@ -140,7 +134,7 @@ asio::awaitable<smtp_view> preamble(net::stream& s, reply_reader& reader, const 
   v.greeting = g;
   if (g->code != 220) {
     v.code = g->transient() ? "smtp.transient" : "smtp.rejected";
-    v.summary = "the server's greeting was " + one_line(*g);
+    v.summary = "the server's greeting was " + g->one_line();
     co_return v;
   }
   co_await ehlo(s, reader, ep, v);
@@ -156,7 +150,7 @@ asio::awaitable<smtp_view> preamble(net::stream& s, reply_reader& reader, const 
   if (!r) co_return v;
   if (r->code != 220) {
     v.code = r->transient() ? "smtp.transient" : "smtp.rejected";
-    v.summary = "the server answered STARTTLS with " + one_line(*r);
+    v.summary = "the server answered STARTTLS with " + r->one_line();
   }
   co_return v;
 }

@@ -7,12 +7,6 @@
 namespace postern::send {
 namespace {
 
-std::string one_line(const smtp::reply& r) {
-  std::string s = std::to_string(r.code);
-  for (std::size_t i = 0; i < r.lines.size(); ++i) s += (i ? " / " : " ") + r.lines[i];
-  return s;
-}
-
 // What the client had just said when the server answered, in the server's terms.
 const char* step_name(smtp::state s) {
   switch (s) {
@@ -118,11 +112,11 @@ std::optional<outcome> describe_outcome(const smtp::session& s, std::optional<ne
     std::string summary = err.message();
     std::string detail;
     if (res.last_reply && e == smtp::errc::starttls_missing) {
-      summary += ": its EHLO reply was " + one_line(*res.last_reply);
+      summary += ": its EHLO reply was " + res.last_reply->one_line();
       detail = res.last_reply->to_string();
     } else if (res.last_reply) {
       summary += std::string(": the server answered ") + step_name(res.failed_in) + " with " +
-                 one_line(*res.last_reply);
+                 res.last_reply->one_line();
       detail = res.last_reply->to_string();
     }
     // The session knows whether every refusal was a 4xx (smtp.transient) or not.
@@ -137,7 +131,7 @@ std::optional<outcome> describe_outcome(const smtp::session& s, std::optional<ne
   for (const auto& r : res.recipients) {
     if (r.accepted) continue;
     ++refused;
-    who += (who.empty() ? "" : ", ") + r.address + " (" + one_line(r.response) + ")";
+    who += (who.empty() ? "" : ", ") + r.address + " (" + r.response.one_line() + ")";
     all_transient = all_transient && r.response.transient();
   }
   if (refused == 0) return std::nullopt;

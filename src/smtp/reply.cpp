@@ -27,6 +27,31 @@ std::string enhanced_status::to_string() const {
   return std::to_string(klass) + '.' + std::to_string(subject) + '.' + std::to_string(detail);
 }
 
+std::string reply::one_line() const {
+  std::string s = std::to_string(code);
+  for (std::size_t i = 0; i < lines.size(); ++i) s += (i ? " / " : " ") + lines[i];
+  return s;
+}
+
+std::string escape_bytes(std::string_view bytes) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size());
+  for (char c : bytes) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u == '\\') {
+      out += "\\\\";
+    } else if (u < 0x20 || u >= 0x7f) {
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::string reply::to_string() const {
   std::string out;
   const std::string code_text = std::to_string(code);

@@ -7,29 +7,7 @@
 #include "postern/smtp/error.hpp"
 
 namespace postern::smtp {
-namespace {
-
-// Server text goes to terminals and logs: never let it carry control sequences.
-std::string escape(std::string_view bytes) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size());
-  for (char c : bytes) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u == '\\') {
-      out += "\\\\";
-    } else if (u < 0x20 || u >= 0x7f) {
-      out += "\\x";
-      out += hex[u >> 4];
-      out += hex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 const char* to_string(state s) noexcept {
   switch (s) {
@@ -184,7 +162,7 @@ void session::received(std::string_view bytes) {
   if (state_ == state::failed || state_ == state::done) return;
   if (state_ == state::tls_handshake) {
     // Plaintext after the 220 would be read as if it came over TLS (CVE-2011-0411 class).
-    record(transcript_event::who::server, escape(bytes.substr(0, config_.limits.max_line)));
+    record(transcript_event::who::server, escape_bytes(bytes.substr(0, config_.limits.max_line)));
     return fail(errc::bytes_after_starttls);
   }
   in_.append(bytes);
@@ -220,7 +198,7 @@ void session::pump() {
     std::error_code ec;
     in_pos_ += parser_.feed(std::string_view(in_).substr(in_pos_), ec);
     if (ec) {
-      record(transcript_event::who::server, escape(parser_.offending_bytes()));
+      record(transcript_event::who::server, escape_bytes(parser_.offending_bytes()));
       if (state_ == state::quit) {
         // The message is delivered; a garbled goodbye changes nothing.
         set_state(state::done);
@@ -249,7 +227,7 @@ void session::on_reply(reply r) {
       line += last ? ' ' : '-';
       line += r.lines[i];
     }
-    record(transcript_event::who::server, escape(line));
+    record(transcript_event::who::server, escape_bytes(line));
   }
   if (state_ == state::quit) return set_state(state::done);
   // 421: the server is closing the channel whatever we asked (RFC 5321 §3.8).
@@ -332,7 +310,7 @@ void session::on_starttls(const reply& r) {
   if (r.code == 220) {
     if (parser_.mid_reply() || in_pos_ < in_.size()) {
       record(transcript_event::who::server,
-             escape(std::string_view(in_).substr(in_pos_, config_.limits.max_line)));
+             escape_bytes(std::string_view(in_).substr(in_pos_, config_.limits.max_line)));
       return fail(errc::bytes_after_starttls, r);
     }
     return set_state(state::tls_handshake);

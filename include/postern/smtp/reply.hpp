@@ -30,10 +30,15 @@ struct reply {
   bool intermediate() const noexcept { return code >= 300 && code < 400; }
   bool transient() const noexcept { return code >= 400 && code < 500; }
   bool permanent() const noexcept { return code >= 500; }
+  /** "250 a / b": the whole reply on one line, for one-line error messages. */
+  std::string one_line() const;
   /** "250-a\n250 b" style rendering, for transcripts and error messages (a last line without text is "250").
    */
   std::string to_string() const;
 };
+
+/** Server bytes made safe for terminals and logs: "\\" doubled, other non-printables as \xNN. */
+std::string escape_bytes(std::string_view bytes);
 
 /** Bounds that a hostile server cannot push past. RFC 5321 allows 512 octets per line. */
 struct reply_limits {
