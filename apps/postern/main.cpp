@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "common.hpp"
+#include "postern/version.hpp"
 
 int main(int argc, char** argv) {
   using namespace postern::cli;
@@ -9,7 +10,7 @@ int main(int argc, char** argv) {
   if (is_sendmail_invocation(argc, argv)) return run_sendmail_mode(argc, argv);
   CLI::App app{"postern: SMTP submission over the strongest TLS the server accepts"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "postern 0.1.0");
+  app.set_version_flag("--version", "postern " POSTERN_VERSION);
   std::vector<command> commands{add_send_command(app),        add_doctor_command(app),
                                 add_tls_profile_command(app), add_probe_command(app),
                                 add_accounts_command(app),    add_hosts_command(app)};

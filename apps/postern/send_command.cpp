@@ -1,5 +1,5 @@
 // postern send: one or more messages over one connection.
-#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -8,11 +8,8 @@
 #include <optional>
 
 #include "common.hpp"
-#include "postern/diagnose/doctor.hpp"
+#include "postern/client/submit.hpp"
 #include "postern/mime/message.hpp"
-#include "postern/plan/host_memory.hpp"
-#include "postern/plan/router.hpp"
-#include "postern/send/send.hpp"
 #include "postern/tls/policy.hpp"
 
 namespace postern::cli {
@@ -83,110 +80,12 @@ std::vector<send::message> build_messages(const send_args& a) {
   return out;
 }
 
-// Findings worth a follow-up investigation after a failed send: the connection-level ones.
-bool worth_diagnosing(const std::string& code) {
-  return code.rfind("tls.", 0) == 0 || code.rfind("mode.", 0) == 0 || code == "net.greeting-timeout" ||
-         code == "smtp.starttls-missing" || code == "smtp.starttls-required";
+void print_transcript_event(const smtp::transcript_event& e) {
+  const char* tag = e.from == smtp::transcript_event::who::client   ? "> "
+                    : e.from == smtp::transcript_event::who::server ? "< "
+                                                                    : "* ";
+  std::cerr << tag << e.text << "\n";
 }
-
-json to_json(const send::report& r) {
-  json j;
-  j["ok"] = r.ok;
-  j["server"] = r.host;
-  j["port"] = r.port;
-  j["address"] = r.address;
-  j["mode"] = send::to_string(r.mode);
-  if (r.tls) {
-    j["tls"] = {{"profile", r.tls->profile},
-                {"version", r.tls->version},
-                {"cipher", r.tls->cipher},
-                {"kx", r.tls->kx},
-                {"group", r.tls->group},
-                {"peer_subject", r.tls->peer_subject},
-                {"peer_issuer", r.tls->peer_issuer},
-                {"peer_not_after", r.tls->peer_not_after},
-                {"peer_key_sha256", r.tls->peer_key_sha256}};
-  } else {
-    j["tls"] = nullptr;
-  }
-  j["auth_mechanism"] = r.auth_mechanism ? json(*r.auth_mechanism) : json(nullptr);
-  j["messages"] = json::array();
-  for (const auto& m : r.messages) {
-    json jm{{"size", m.size}, {"delivered", m.delivered}, {"reply", m.reply}};
-    jm["recipients"] = json::array();
-    for (const auto& rr : m.recipients)
-      jm["recipients"].push_back({{"address", rr.address}, {"accepted", rr.accepted}, {"reply", rr.reply}});
-    jm["error"] =
-        m.error ? json{{"code", m.error->code}, {"summary", m.error->summary}, {"detail", m.error->detail}}
-                : json(nullptr);
-    j["messages"].push_back(jm);
-  }
-  j["error"] = r.error
-                   ? json{{"code", r.error->code}, {"summary", r.error->summary}, {"detail", r.error->detail}}
-                   : json(nullptr);
-  j["exit_code"] = r.exit_code;
-  return j;
-}
-
-void print_transcript(const send::report& r) {
-  for (const auto& e : r.transcript) {
-    const char* tag = e.from == smtp::transcript_event::who::client   ? "> "
-                      : e.from == smtp::transcript_event::who::server ? "< "
-                                                                      : "* ";
-    std::cerr << tag << e.text << "\n";
-  }
-}
-
-}  // namespace
-
-namespace {
-
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string out;
-  for (const auto& x : v) out += (out.empty() ? "" : sep) + x;
-  return out;
-}
-
-plan::route_facts facts_of(const std::string& host, std::uint16_t port, net::mode m,
-                           const send::tls_report& t) {
-  plan::route_facts f;
-  f.host = host;
-  f.port = port;
-  f.mode = net::to_string(m);
-  f.profile = t.profile;
-  f.tls_version = t.version;
-  f.cipher = t.cipher;
-  f.kx = t.kx;
-  f.group = t.group;
-  f.issuer = t.peer_issuer;
-  f.key_sha256 = t.peer_key_sha256;
-  return f;
-}
-
-std::string describe_known(const plan::route_facts& k) {
-  return std::to_string(k.port) + "/" + k.mode + ", profile " + k.profile + ", " + k.tls_version + " " +
-         k.cipher + (k.issuer.empty() ? "" : ", issuer " + k.issuer);
-}
-
-// The failures that mean "this route does not work", as opposed to "the server refused the mail".
-bool connection_level(const send::report& r) {
-  if (!r.error) return false;
-  const auto& c = r.error->code;
-  return c.rfind("tls.", 0) == 0 || c.rfind("mode.", 0) == 0 || c.rfind("net.", 0) == 0 ||
-         c == "smtp.starttls-missing" || c == "smtp.starttls-required" || c == "smtp.bad-reply" ||
-         c == "smtp.reply-too-long";
-}
-
-net::mode conventional_mode(std::uint16_t port) {
-  return port == 465 ? net::mode::implicit_tls : net::mode::starttls;
-}
-
-struct route_info {
-  bool automatic = false;
-  bool from_memory = false;
-  std::string reason;
-  std::vector<diagnose::route_attempt> tried;
-};
 
 }  // namespace
 
@@ -211,190 +110,55 @@ int run_send(const send_args& a) {
     throw usage_error{"usage", "--allow is for automatic routing; with --tls/--starttls use --tls-profile",
                       EX_USAGE};
 
-  send::options o;
-  std::uint16_t given_port = 0;
-  std::tie(o.host, given_port) = split_server(a.server);
-  o.port = given_port;
-  o.mode = a.tls ? send::mode::implicit_tls : a.starttls ? send::mode::starttls : send::mode::plain;
-  o.tls_profile = a.profile;
-  o.ca_file = a.ca_file;
-  o.tls_name = a.tls_name;
-  o.insecure = a.insecure;
-  o.ehlo_domain = a.ehlo;
-  if (a.timeout > 0)
-    o.timeouts = send::timeouts::all(std::chrono::milliseconds(static_cast<long>(a.timeout * 1000)));
+  client::request q;
+  std::tie(q.host, q.port) = split_server(a.server);
+  q.route.automatic = auto_route;
+  q.route.mode = a.tls ? net::mode::implicit_tls : a.starttls ? net::mode::starttls : net::mode::plain;
+  q.route.profile = a.profile;
+  q.route.allow = a.allow;
+  if (!a.ports.empty()) q.route.ports = parse_ports(a.ports);
+  q.tls.ca_file = a.ca_file;
+  q.tls.tls_name = a.tls_name;
+  q.tls.insecure = a.insecure;
+  q.ehlo_domain = a.ehlo;
+  if (a.timeout > 0) q.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout * 1000));
   if (!a.user.empty()) {
-    o.auth =
-        send::auth_options{a.user, read_secret(a), a.auth.empty() ? std::nullopt : std::optional(a.auth)};
+    // Read before connecting: a broken password source fails before anything is sent.
+    q.auth = client::auth_options{};
+    q.auth->user = a.user;
+    q.auth->secret = read_secret(a);
+    if (!a.auth.empty()) q.auth->mechanism = a.auth;
     // Refuse before connecting: credentials never travel in clear text by accident.
-    if (!auto_route && o.mode == send::mode::plain && !a.allow_plaintext_auth)
+    if (!auto_route && q.route.mode == net::mode::plain && !a.allow_plaintext_auth)
       throw usage_error{"smtp.auth-needs-tls",
                         "refusing to send credentials over a plaintext connection; use --tls or --starttls "
                         "(or --allow-plaintext-auth if you really mean it)",
                         EX_NOPERM};
+    q.auth->allow_plaintext = a.allow_plaintext_auth;
   }
-  o.allow_plaintext_auth = a.allow_plaintext_auth;
-  const auto other_ports = a.ports.empty() ? std::vector<std::uint16_t>{} : parse_ports(a.ports);
-  auto messages = build_messages(a);
-
-  // Host memory: the strongest route that worked for this host, and the downgrade check.
-  std::unique_ptr<plan::host_memory> memory;
-  try {
-    memory = std::make_unique<plan::host_memory>(a.state_file.empty() ? plan::host_memory::default_path()
-                                                                      : a.state_file);
-  } catch (const std::exception& e) {
-    if (!a.state_file.empty()) throw usage_error{"config", e.what(), EX_CANTCREAT};
-    std::cerr << "postern: warning: no host memory, downgrades cannot be detected: " << e.what() << "\n";
-  }
-  const std::optional<plan::route_facts> known = memory ? memory->lookup(o.host) : std::nullopt;
-  o.check_tls = [&](const send::tls_report& t) -> std::optional<send::failure> {
-    if (!known || a.accept_downgrade) return std::nullopt;
-    auto reasons = plan::downgrade_reasons(
-        *known, facts_of(o.host, o.port ? o.port : net::default_port(o.mode), o.mode, t));
-    if (reasons.empty()) return std::nullopt;
-    return send::failure{"plan.downgrade",
-                         "possible downgrade attack on " + o.host + ": " + join(reasons, "; ") +
-                             ". Refused. If the server really changed, run `postern hosts forget " + o.host +
-                             "` or send again with --accept-downgrade",
-                         "remembered: " + describe_known(*known)};
+  q.memory.path = a.state_file;
+  q.memory.accept_downgrade = a.accept_downgrade;
+  q.messages = build_messages(a);
+  // Warnings and notes as they arise, as `postern send` always printed them.
+  q.on_finding = [](const diagnose::finding& f) {
+    if (f.severity == diagnose::severity::warning)
+      std::cerr << "postern: warning: " << f.summary << "\n";
+    else
+      std::cerr << "postern: " << f.summary << "\n";
   };
 
-  route_info route;
-  route.automatic = auto_route;
-  send::report r;
-  std::optional<diagnose::diagnosis> diag;
-  if (!auto_route) {
-    r = send::send(o, messages);
-  } else {
-    bool done = false;
-    // 1. The remembered route, first and alone: one connection, no probing.
-    // Only where the user would route anyway: the given port, or one of --ports.
-    const bool known_in_scope =
-        known && (given_port ? given_port == known->port
-                             : other_ports.empty() || std::find(other_ports.begin(), other_ports.end(),
-                                                                known->port) != other_ports.end());
-    if (known_in_scope && (known->profile == "strict" ||
-                           std::find(a.allow.begin(), a.allow.end(), known->profile) != a.allow.end())) {
-      o.port = known->port;
-      o.mode = known->mode == "tls" ? net::mode::implicit_tls : net::mode::starttls;
-      o.tls_profile = known->profile;
-      route.from_memory = true;
-      route.reason = "the route remembered for " + o.host + " (" + describe_known(*known) + ")";
-      r = send::send(o, messages);
-      done = r.ok || !connection_level(r) || r.error->code == "plan.downgrade";
-      if (!done && known->mode == "starttls" && r.error->code == "smtp.starttls-missing") {
-        // Where STARTTLS was offered before, its absence is what a stripping attacker causes.
-        r.error = send::failure{"plan.downgrade",
-                                "possible downgrade attack on " + o.host +
-                                    ": STARTTLS is no longer offered on port " + std::to_string(o.port) +
-                                    " where it was. Refused. If the server really changed, "
-                                    "run `postern hosts forget " +
-                                    o.host + "`",
-                                "remembered: " + describe_known(*known)};
-        r.exit_code = EX_NOPERM;
-        done = true;
-      }
-      if (!done)
-        std::cerr << "postern: the remembered route failed [" << r.error->code << "]; looking for another\n";
-    }
-    // 2. Secure-first routing.
-    if (!done) {
-      plan::route_request q;
-      q.base.host = o.host;
-      q.base.port = given_port;
-      q.base.ca_file = o.ca_file;
-      q.base.tls_name = o.tls_name;
-      q.base.ehlo_domain = o.ehlo_domain;
-      if (a.timeout > 0) q.base.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout * 1000));
-      if (!other_ports.empty()) q.base.other_ports = other_ports;
-      q.allow = a.allow;
-      auto c = plan::choose_route(q);
-      route.tried = c.tried;
-      route.from_memory = false;
-      route.reason = c.reason;
-      if (c.ok) {
-        o.port = c.port;
-        o.mode = c.mode;
-        o.tls_profile = c.profile;
-        r = send::send(o, messages);
-      } else {
-        // Nothing qualifies: say why, with the doctor's findings and remedies.
-        diagnose::target t = q.base;
-        t.port = given_port ? given_port : (q.base.other_ports.empty() ? 587 : q.base.other_ports.front());
-        t.mode = conventional_mode(t.port);
-        // Explain the route that got furthest: one whose TLS handshake itself failed.
-        for (const auto& tr : c.tried)
-          if (tr.code.rfind("tls.", 0) == 0) {
-            t.port = tr.port;
-            t.mode = tr.mode == "tls" ? net::mode::implicit_tls : net::mode::starttls;
-            break;
-          }
-        diag = diagnose::run(t);
-        r.host = o.host;
-        r.port = t.port;
-        r.mode = t.mode;
-        const auto* main = diag->findings.empty() ? nullptr : &diag->findings.front();
-        r.error = send::failure{main ? main->code : "net.closed", main ? main->summary : "no route qualifies",
-                                c.reason};
-        r.exit_code = diag->exit_code() ? diag->exit_code() : EX_UNAVAILABLE;
-      }
-    }
-  }
-  if (a.verbose) print_transcript(r);
-  if (!diag && !r.ok && r.error && worth_diagnosing(r.error->code)) {
-    diagnose::target t{o.host, r.port, r.mode, o.ca_file, o.tls_name, o.ehlo_domain};
-    if (a.timeout > 0) t.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout * 1000));
-    // send looks at other ports only when asked (--ports); doctor looks by default.
-    t.other_ports = other_ports;
-    diag = diagnose::run(t);
-    // The diagnosis names the precise cause of what send saw as a generic failure.
-    if (!diag->findings.empty() && diag->findings.front().code != r.error->code) {
-      r.error->detail =
-          r.error->code + ": " + r.error->summary + (r.error->detail.empty() ? "" : "; " + r.error->detail);
-      r.error->code = diag->findings.front().code;
-      r.error->summary = diag->findings.front().summary;
-      r.exit_code = diagnose::exit_code_for_cause(r.error->code);
-    }
-  }
-  // Remember what worked (a weaker route only when the user accepted it).
-  if (r.ok && r.tls && memory) {
-    try {
-      memory->record(facts_of(o.host, r.port, r.mode, *r.tls), a.accept_downgrade);
-    } catch (const std::exception& e) {
-      std::cerr << "postern: warning: could not update the host memory: " << e.what() << "\n";
-    }
-  }
-  if (a.json) {
-    auto j = to_json(r);
-    j["findings"] = diag ? findings_json(diag->findings) : json::array();
-    if (route.automatic) {
-      json tried = json::array();
-      for (const auto& t : route.tried)
-        tried.push_back({{"port", t.port},
-                         {"mode", t.mode},
-                         {"profile", t.profile},
-                         {"result", t.ok ? "ok" : "failed"},
-                         {"code", t.code}});
-      j["route"] = {{"automatic", true},
-                    {"from_memory", route.from_memory},
-                    {"port", r.port},
-                    {"mode", net::to_string(r.mode)},
-                    {"profile", r.tls ? r.tls->profile : o.tls_profile},
-                    {"reason", route.reason},
-                    {"tried", tried}};
-    } else {
-      j["route"] = {{"automatic", false},       {"from_memory", false},
-                    {"port", r.port},           {"mode", net::to_string(r.mode)},
-                    {"profile", o.tls_profile}, {"reason", "given on the command line"},
-                    {"tried", json::array()}};
-    }
-    std::cout << j.dump(2) << "\n";
-  }
+  const client::report rep = client::submit(q);
+  const send::report& r = rep.delivery;
+  if (a.verbose)
+    for (const auto& e : r.transcript) print_transcript_event(e);
+  if (r.error && r.error->code == "config")  // the host memory given with --state cannot be used
+    throw usage_error{"config", r.error->summary, rep.exit_code()};
+  if (a.json) std::cout << client::to_json(rep) << "\n";
   if (r.ok) {
     if (!a.json) {
-      if (route.automatic)
+      if (rep.route.automatic)
         std::cout << "postern: route " << r.host << ":" << r.port << " " << net::to_string(r.mode)
-                  << ", profile " << (r.tls ? r.tls->profile : o.tls_profile) << ": " << route.reason << "\n";
+                  << ", profile " << rep.route.profile << ": " << rep.route.reason << "\n";
       for (const auto& m : r.messages)
         std::cout << "postern: sent " << m.size << " octets to " << r.host << ":" << r.port << " ("
                   << send::to_string(r.mode)
@@ -421,13 +185,13 @@ int run_send(const send_args& a) {
   for (const auto& m : r.messages)
     if (m.delivered && m.error)
       std::cerr << "postern: the message was delivered to the accepted recipients\n";
-  if (diag && !diag->findings.empty() && !a.json) {
-    std::cerr << "postern: what to do, safest first (postern doctor " << diag->target
+  if (!rep.diagnosed_target.empty() && !rep.findings.empty() && !a.json) {
+    std::cerr << "postern: what to do, safest first (postern doctor " << rep.diagnosed_target
               << " for the whole story):\n";
-    std::vector<diagnose::finding> first{diag->findings.front()};
+    std::vector<diagnose::finding> first{rep.findings.front()};
     print_findings(std::cerr, first, true);
   }
-  return r.exit_code ? r.exit_code : EX_SOFTWARE;
+  return rep.exit_code();
 }
 
 command add_send_command(CLI::App& app) {

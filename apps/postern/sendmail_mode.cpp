@@ -11,6 +11,7 @@
 #include "common.hpp"
 #include "postern/mime/addresses.hpp"
 #include "postern/mime/message.hpp"
+#include "postern/version.hpp"
 
 namespace postern::cli {
 namespace {
@@ -78,7 +79,7 @@ sendmail_args parse(int argc, char** argv) {
         std::cout << usage_text;
         throw usage_error{"", "", 0};
       } else if (name == "--version") {
-        std::cout << "postern 0.1.0 (sendmail-compatible mode)\n";
+        std::cout << "postern " POSTERN_VERSION " (sendmail-compatible mode)\n";
         throw usage_error{"", "", 0};
       } else {
         throw bad_usage("unknown option " + std::string(name) + " (sendmail mode; see sendmail --help)");

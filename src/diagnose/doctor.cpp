@@ -3,6 +3,8 @@
 #include <sysexits.h>
 
 #include <algorithm>
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
@@ -10,9 +12,12 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <memory>
+#include <optional>
+#include <system_error>
 
 #include "diagnose/attempt.hpp"
 #include "diagnose/follow_up.hpp"
+#include "postern/diagnose/async.hpp"
 
 namespace postern::diagnose {
 
@@ -48,24 +53,42 @@ namespace {
 
 using net::clock;
 
-// Runs every attempt at once; returns when the last one is done.
+// Runs every attempt at once; returns when the last one is done. A cancellation of the caller
+// is passed on to every attempt, and waits for them to end, so none outlives the call.
 asio::awaitable<std::vector<attempt_result>> run_all(std::vector<attempt_spec> specs) {
   auto ex = co_await asio::this_coro::executor;
   auto results = std::make_shared<std::vector<attempt_result>>(specs.size());
   auto left = std::make_shared<std::size_t>(specs.size());
   auto done = std::make_shared<asio::steady_timer>(ex, clock::time_point::max());
+  auto stop = std::make_shared<std::vector<asio::cancellation_signal>>(specs.size());
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    asio::co_spawn(ex, run_attempt(std::move(specs[i])),
-                   [results, left, done, i](std::exception_ptr e, attempt_result r) {
-                     if (e) {
-                       r.code = "net.closed";
-                       r.summary = "internal error in a diagnostic attempt";
-                     }
-                     (*results)[i] = std::move(r);
-                     if (--*left == 0) done->cancel();
-                   });
+    asio::co_spawn(
+        ex, run_attempt(std::move(specs[i])),
+        asio::bind_cancellation_slot((*stop)[i].slot(),
+                                     [results, left, done, stop, i](std::exception_ptr e, attempt_result r) {
+                                       if (e) {
+                                         r.code = "net.closed";
+                                         r.summary = "internal error in a diagnostic attempt";
+                                       }
+                                       (*results)[i] = std::move(r);
+                                       if (--*left == 0) done->cancel();
+                                     }));
   }
-  if (*left > 0) co_await done->async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+  if (*left > 0) {
+    co_await done->async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    const auto cancelled = (co_await asio::this_coro::cancellation_state).cancelled();
+    if (*left > 0 && cancelled != asio::cancellation_type::none) {
+      for (auto& s : *stop) s.emit(asio::cancellation_type::terminal);
+      // Wait (without being cancelled again) until each attempt has closed its connection.
+      co_await asio::this_coro::reset_cancellation_state();
+      co_await asio::this_coro::throw_if_cancelled(false);
+      while (*left > 0) {
+        done->expires_at(clock::time_point::max());
+        co_await done->async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+      }
+      throw std::system_error(asio::error::operation_aborted);
+    }
+  }
   co_return std::move(*results);
 }
 
@@ -443,28 +466,43 @@ class investigation {
 
 }  // namespace
 
-std::vector<route_attempt> try_routes(const target& t, const std::vector<route_probe>& routes) {
-  asio::io_context io;
+asio::awaitable<std::vector<route_attempt>> async_try_routes(target t, std::vector<route_probe> routes) {
   investigation inv(t);
-  std::exception_ptr crashed;
-  asio::co_spawn(io, inv.try_only(routes), [&](std::exception_ptr e) { crashed = e; });
-  io.run();
-  if (crashed) std::rethrow_exception(crashed);
-  return inv.take().routes_tried;
+  co_await inv.try_only(routes);
+  co_return inv.take().routes_tried;
 }
 
-diagnosis run(const target& t) {
-  asio::io_context io;
+asio::awaitable<diagnosis> async_run(target t) {
   investigation inv(t);
-  std::exception_ptr crashed;
-  asio::co_spawn(io, inv.run(), [&](std::exception_ptr e) { crashed = e; });
-  io.run();
-  if (crashed) std::rethrow_exception(crashed);
+  co_await inv.run();
   auto d = inv.take();
   d.ok = true;
   for (const auto& f : d.findings)
     if (f.severity == severity::error) d.ok = false;
-  return d;
+  co_return d;
 }
+
+namespace {
+// The synchronous calls: the coroutine on a private io_context.
+template <typename T>
+T run_here(asio::awaitable<T> work) {
+  asio::io_context io;
+  std::optional<T> out;
+  std::exception_ptr crashed;
+  asio::co_spawn(io, std::move(work), [&](std::exception_ptr e, T r) {
+    crashed = e;
+    out = std::move(r);
+  });
+  io.run();
+  if (crashed) std::rethrow_exception(crashed);
+  return std::move(*out);
+}
+}  // namespace
+
+std::vector<route_attempt> try_routes(const target& t, const std::vector<route_probe>& routes) {
+  return run_here(async_try_routes(t, routes));
+}
+
+diagnosis run(const target& t) { return run_here(async_run(t)); }
 
 }  // namespace postern::diagnose

@@ -1,7 +1,12 @@
 #include "postern/plan/router.hpp"
 
 #include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <optional>
 
+#include "postern/diagnose/async.hpp"
+#include "postern/plan/async.hpp"
 #include "postern/tls/policy.hpp"
 
 namespace postern::plan {
@@ -35,10 +40,10 @@ std::vector<diagnose::route_probe> candidate_routes(std::uint16_t given_port,
   return out;
 }
 
-route_choice choose_route(const route_request& q) {
+asio::awaitable<route_choice> async_choose_route(route_request q) {
   route_choice c;
   auto routes = candidate_routes(q.base.port, q.base.other_ports, "strict");
-  auto tried = diagnose::try_routes(q.base, routes);
+  auto tried = co_await diagnose::async_try_routes(q.base, routes);
   c.tried = tried;
   auto pick = [&](const std::vector<diagnose::route_attempt>& results) -> const diagnose::route_attempt* {
     for (const auto& r : results)
@@ -56,7 +61,7 @@ route_choice choose_route(const route_request& q) {
     c.profile = "strict";
     c.reason = "the first strict route that works (" + r->detail + ")" +
                (failed.empty() ? "" : "; not usable: " + failed);
-    return c;
+    co_return c;
   }
   // Weaker profiles: only those allowed, only where the TLS handshake itself was the problem.
   for (const std::string profile : {"compat", "legacy"}) {
@@ -66,7 +71,7 @@ route_choice choose_route(const route_request& q) {
       if (tls_failure(r))
         weaker.push_back({r.port, r.mode == "tls" ? net::mode::implicit_tls : net::mode::starttls, profile});
     if (weaker.empty()) break;
-    auto results = diagnose::try_routes(q.base, weaker);
+    auto results = co_await diagnose::async_try_routes(q.base, weaker);
     c.tried.insert(c.tried.end(), results.begin(), results.end());
     if (const auto* r = pick(results)) {
       const auto* p = tls::profile(profile);
@@ -77,11 +82,24 @@ route_choice choose_route(const route_request& q) {
       c.reason = "no strict route works (" + failed + "); --allow " + profile + " permits the " + profile +
                  " profile here (" + r->detail + "), which " +
                  (p ? p->security_note : std::string("is weaker"));
-      return c;
+      co_return c;
     }
   }
   c.reason = "no route qualifies: " + failed;
-  return c;
+  co_return c;
+}
+
+route_choice choose_route(const route_request& q) {
+  asio::io_context io;
+  std::optional<route_choice> out;
+  std::exception_ptr crashed;
+  asio::co_spawn(io, async_choose_route(q), [&](std::exception_ptr e, route_choice c) {
+    crashed = e;
+    out = std::move(c);
+  });
+  io.run();
+  if (crashed) std::rethrow_exception(crashed);
+  return std::move(*out);
 }
 
 }  // namespace postern::plan

@@ -11,6 +11,7 @@
 
 #include "postern/auth/sasl_client.hpp"
 #include "postern/net/stream.hpp"
+#include "postern/send/async.hpp"
 #include "postern/smtp/data.hpp"
 #include "postern/smtp/error.hpp"
 #include "postern/tls/policy.hpp"
@@ -203,6 +204,7 @@ class driver {
             co_return false;
           }
           ss.written();
+          collect_transcript(ss);
           new_step = true;
           break;
         }
@@ -245,6 +247,7 @@ class driver {
           }
           auto before = ss.current_state();
           ss.received(std::string_view(buf.data(), n));
+          collect_transcript(ss);
           if (ss.current_state() != before) new_step = true;
           break;
         }
@@ -268,7 +271,11 @@ class driver {
 
   void collect_transcript(const smtp::session& ss) {
     const auto& t = ss.transcript();
-    for (; transcript_seen_ < t.size(); ++transcript_seen_) r_.transcript.push_back(t[transcript_seen_]);
+    for (; transcript_seen_ < t.size(); ++transcript_seen_) record(t[transcript_seen_]);
+  }
+  void record(smtp::transcript_event e) {
+    r_.transcript.push_back(std::move(e));
+    if (o_.on_transcript) o_.on_transcript(r_.transcript.back());
   }
 
   void collect(const smtp::session& ss, message_report& mr) {
@@ -294,9 +301,7 @@ class driver {
     r_.error = std::move(f);
     r_.exit_code = exit_code;
   }
-  void info(std::string text) {
-    r_.transcript.push_back({smtp::transcript_event::who::info, std::move(text)});
-  }
+  void info(std::string text) { record({smtp::transcript_event::who::info, std::move(text)}); }
 
   const options& o_;
   const std::vector<message>& msgs_;
@@ -308,21 +313,30 @@ class driver {
 
 }  // namespace
 
-report send(const options& opts, const std::vector<message>& messages) {
+asio::awaitable<report> async_send(options opts, std::vector<message> messages) {
   report r;
   r.host = opts.host;
   r.mode = opts.mode;
   r.port = opts.port ? opts.port : default_port(opts.mode);
-  asio::io_context io;
   driver d(opts, messages, r);
-  std::exception_ptr crashed;
-  asio::co_spawn(io, d.run(), [&](std::exception_ptr e) { crashed = e; });
-  io.run();
-  if (crashed) std::rethrow_exception(crashed);  // a broken invariant, not a network outcome
+  co_await d.run();
   r.ok = !r.error && !r.messages.empty();
   for (const auto& m : r.messages) r.ok = r.ok && m.delivered && !m.error;
   if (r.ok) r.exit_code = 0;
-  return r;
+  co_return r;
+}
+
+report send(const options& opts, const std::vector<message>& messages) {
+  asio::io_context io;
+  std::optional<report> r;
+  std::exception_ptr crashed;
+  asio::co_spawn(io, async_send(opts, messages), [&](std::exception_ptr e, report out) {
+    crashed = e;
+    r = std::move(out);
+  });
+  io.run();
+  if (crashed) std::rethrow_exception(crashed);  // a broken invariant, not a network outcome
+  return std::move(*r);
 }
 
 }  // namespace postern::send

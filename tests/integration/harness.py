@@ -40,6 +40,54 @@ LOOPBACK6 = "::1"
 
 
 # --------------------------------------------------------------------------
+# hermetic environment: nothing the suite starts reads the invoking user's files
+# --------------------------------------------------------------------------
+
+# The folders postern (and git, peers, servers) read per user. Each is replaced by a fresh one.
+USER_DIR_VARS = ("HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME")
+
+
+def fresh_user_dirs(prefix="postern-home-"):
+    """A new empty HOME with XDG_CONFIG/STATE/CACHE/DATA_HOME inside it: {var: path}."""
+    home = tempfile.mkdtemp(prefix=prefix)
+    dirs = {"HOME": home}
+    for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_STATE_HOME", ".local/state"),
+                     ("XDG_CACHE_HOME", ".cache"), ("XDG_DATA_HOME", ".local/share")):
+        dirs[var] = os.path.join(home, sub)
+        os.makedirs(dirs[var])
+    return dirs
+
+
+def _sandbox_this_process():
+    """Every test process runs in its own HOME: whatever it starts (Postfix, aiosmtpd, git,
+    sslscan, Chromium, postern through a link) inherits it, so a user's ~/.config/postern or
+    ~/.local/state/postern/hosts.sqlite is never read, whoever runs the suite."""
+    import atexit
+    dirs = fresh_user_dirs(prefix="postern-test-home-")
+    os.environ.update(dirs)
+    atexit.register(shutil.rmtree, dirs["HOME"], True)
+
+
+_sandbox_this_process()
+
+
+def hermetic_env(env=None):
+    """os.environ plus @env, with a fresh HOME and XDG folders for each variable @env does not
+    set itself (a test that gives XDG_CONFIG_HOME keeps it, and still gets a fresh state).
+    Returns (environment, folder to remove afterwards)."""
+    e = dict(os.environ)
+    e.pop("POSTERN_PASSWORD", None)
+    fresh = fresh_user_dirs()
+    for var in USER_DIR_VARS:
+        if var != "HOME" and not (env and var in env):
+            e[var] = fresh[var]
+    e["HOME"] = fresh["HOME"]
+    if env:
+        e.update(env)
+    return e, fresh["HOME"]
+
+
+# --------------------------------------------------------------------------
 # small utilities
 # --------------------------------------------------------------------------
 
@@ -950,22 +998,14 @@ def run_postern(args, input=None, env=None, timeout=180):
     env:   extra environment variables (POSTERN_PASSWORD is removed unless given here)
     """
     cmd = [require_postern()] + list(args)
-    e = dict(os.environ)
-    e.pop("POSTERN_PASSWORD", None)
-    if env:
-        e.update(env)
-    # postern remembers each host's strongest route: a fresh memory per call keeps tests
-    # independent (tests of the memory itself pass --state or their own XDG_STATE_HOME).
-    state = None
-    if not env or "XDG_STATE_HOME" not in env:
-        state = tempfile.mkdtemp(prefix="postern-state-")
-        e["XDG_STATE_HOME"] = state
+    # postern remembers each host's strongest route: a fresh HOME, config and memory per call
+    # keeps tests independent (tests of the memory itself pass --state or their own XDG_STATE_HOME).
+    e, home = hermetic_env(env)
     t0 = time.monotonic()
     try:
         proc = _run_with_rusage(cmd, input, e, timeout)
     finally:
-        if state:
-            shutil.rmtree(state, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
     return PosternResult(cmd, proc, time.monotonic() - t0)
 
 
@@ -1348,13 +1388,8 @@ def run_postern_bounded(args, timeout=60, env=None):
     """
     import threading
     cmd = [require_postern()] + list(args)
-    e = dict(os.environ)
-    e.pop("POSTERN_PASSWORD", None)
-    if env:
-        e.update(env)
-    if not env or "XDG_STATE_HOME" not in env:
-        # A fresh host memory per call, as in run_postern (left in /tmp: small).
-        e["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="postern-state-")
+    # A fresh HOME and host memory per call, as in run_postern (left in /tmp: small).
+    e, _ = hermetic_env(env)
     rss_file = None
     full = list(cmd)
     if os.path.exists("/usr/bin/time"):

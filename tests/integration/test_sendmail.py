@@ -72,8 +72,8 @@ default local
         if not os.path.lexists(link):
             os.symlink(harness.postern_bin(), link)
         cmd = [link] + list(args)
-        env = dict(os.environ, **self.env())
-        env.pop("POSTERN_PASSWORD", None)
+        env, home = harness.hermetic_env(self.env())
+        self.addCleanup(shutil.rmtree, home, ignore_errors=True)
         t0 = time.monotonic()
         proc = subprocess.run(cmd, input=data, capture_output=True, env=env, timeout=180)
         return PosternResult(cmd, proc, time.monotonic() - t0)
@@ -218,10 +218,10 @@ default local
             self.skipTest("git send-email not installed (Debian package git-email)")
         repo = os.path.join(self.tmp, "repo")
         os.makedirs(repo)
-        env = dict(os.environ, XDG_CONFIG_HOME=self.xdg, HOME=self.tmp, GIT_CONFIG_NOSYSTEM="1",
-                   GIT_AUTHOR_NAME="Me", GIT_AUTHOR_EMAIL="me@example.org",
-                   GIT_COMMITTER_NAME="Me", GIT_COMMITTER_EMAIL="me@example.org")
-        env.pop("POSTERN_PASSWORD", None)
+        env, home = harness.hermetic_env(dict(XDG_CONFIG_HOME=self.xdg, GIT_CONFIG_NOSYSTEM="1",
+                                              GIT_AUTHOR_NAME="Me", GIT_AUTHOR_EMAIL="me@example.org",
+                                              GIT_COMMITTER_NAME="Me", GIT_COMMITTER_EMAIL="me@example.org"))
+        self.addCleanup(shutil.rmtree, home, ignore_errors=True)
 
         def g(*args):
             p = subprocess.run([git, "-C", repo] + list(args), capture_output=True, env=env, timeout=120)

@@ -71,6 +71,8 @@ struct options {
   /** Called right after each TLS handshake, before credentials or mail travel: a failure it
       returns aborts the connection (the host memory's downgrade check, cause plan.downgrade). */
   std::function<std::optional<failure>(const tls_report&)> check_tls;
+  /** Called with each transcript event as it is recorded (credentials redacted). */
+  std::function<void(const smtp::transcript_event&)> on_transcript;
 };
 
 struct message {
@@ -111,5 +113,6 @@ struct report {
  * for network, TLS or protocol problems: they are in the report.
  */
 report send(const options& opts, const std::vector<message>& messages);
+// The same as a coroutine, for an io_context of the caller's: send/async.hpp.
 
 }  // namespace postern::send
