@@ -141,12 +141,6 @@ void print_transcript(const send::report& r) {
 
 namespace {
 
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string out;
-  for (const auto& x : v) out += (out.empty() ? "" : sep) + x;
-  return out;
-}
-
 plan::route_facts facts_of(const std::string& host, std::uint16_t port, net::mode m,
                            const send::tls_report& t) {
   plan::route_facts f;
@@ -246,17 +240,16 @@ int run_send(const send_args& a) {
     if (!a.state_file.empty()) throw usage_error{"config", e.what(), EX_CANTCREAT};
     std::cerr << "postern: warning: no host memory, downgrades cannot be detected: " << e.what() << "\n";
   }
-  const std::optional<plan::route_facts> known = memory ? memory->lookup(o.host) : std::nullopt;
+  // What each service (port, mode) of this host did before; the decisions are plan's.
+  const auto known = memory ? memory->services(o.host) : std::vector<plan::route_facts>{};
+  std::optional<plan::route_facts> failed_first;  // the remembered route, tried first, when it failed
+  std::optional<plan::memory_verdict> memory_warning;
   o.check_tls = [&](const send::tls_report& t) -> std::optional<send::failure> {
-    if (!known || a.accept_downgrade) return std::nullopt;
-    auto reasons = plan::downgrade_reasons(
-        *known, facts_of(o.host, o.port ? o.port : net::default_port(o.mode), o.mode, t));
-    if (reasons.empty()) return std::nullopt;
-    return send::failure{"plan.downgrade",
-                         "possible downgrade attack on " + o.host + ": " + join(reasons, "; ") +
-                             ". Refused. If the server really changed, run `postern hosts forget " + o.host +
-                             "` or send again with --accept-downgrade",
-                         "remembered: " + describe_known(*known)};
+    auto v = plan::check_route(
+        known, facts_of(o.host, o.port ? o.port : net::default_port(o.mode), o.mode, t), failed_first);
+    memory_warning = v.warned() ? std::optional(v) : std::nullopt;
+    if (!v.refused() || a.accept_downgrade) return std::nullopt;
+    return send::failure{"plan.downgrade", v.summary, "remembered: " + describe_known(*v.remembered)};
   };
 
   route_info route;
@@ -269,33 +262,28 @@ int run_send(const send_args& a) {
     bool done = false;
     // 1. The remembered route, first and alone: one connection, no probing.
     // Only where the user would route anyway: the given port, or one of --ports.
-    const bool known_in_scope =
-        known && (given_port ? given_port == known->port
-                             : other_ports.empty() || std::find(other_ports.begin(), other_ports.end(),
-                                                                known->port) != other_ports.end());
-    if (known_in_scope && (known->profile == "strict" ||
-                           std::find(a.allow.begin(), a.allow.end(), known->profile) != a.allow.end())) {
-      o.port = known->port;
-      o.mode = known->mode == "tls" ? net::mode::implicit_tls : net::mode::starttls;
-      o.tls_profile = known->profile;
+    // The host's strongest remembered service among those, with a profile the user allows.
+    if (const auto first = plan::remembered_route(known, given_port, other_ports, a.allow)) {
+      o.port = first->port;
+      o.mode = first->mode == "tls" ? net::mode::implicit_tls : net::mode::starttls;
+      o.tls_profile = first->profile;
       route.from_memory = true;
-      route.reason = "the route remembered for " + o.host + " (" + describe_known(*known) + ")";
+      route.reason = "the route remembered for " + o.host + " (" + describe_known(*first) + ")";
       r = send::send(o, messages);
       done = r.ok || !connection_level(r) || r.error->code == "plan.downgrade";
-      if (!done && known->mode == "starttls" && r.error->code == "smtp.starttls-missing") {
+      if (!done && r.error->code == "smtp.starttls-missing") {
         // Where STARTTLS was offered before, its absence is what a stripping attacker causes.
-        r.error = send::failure{"plan.downgrade",
-                                "possible downgrade attack on " + o.host +
-                                    ": STARTTLS is no longer offered on port " + std::to_string(o.port) +
-                                    " where it was. Refused. If the server really changed, "
-                                    "run `postern hosts forget " +
-                                    o.host + "`",
-                                "remembered: " + describe_known(*known)};
-        r.exit_code = EX_NOPERM;
-        done = true;
+        if (auto v = plan::check_starttls_missing(known, o.host, o.port); v.refused()) {
+          r.error =
+              send::failure{"plan.downgrade", v.summary, "remembered: " + describe_known(*v.remembered)};
+          r.exit_code = EX_NOPERM;
+          done = true;
+        }
       }
-      if (!done)
+      if (!done) {
+        failed_first = first;  // a weaker fallback is then a downgrade
         std::cerr << "postern: the remembered route failed [" << r.error->code << "]; looking for another\n";
+      }
     }
     // 2. Secure-first routing.
     if (!done) {
@@ -364,9 +352,13 @@ int run_send(const send_args& a) {
       std::cerr << "postern: warning: could not update the host memory: " << e.what() << "\n";
     }
   }
+  // A route weaker than one known on another port of the host: allowed, never silent.
+  if (!r.tls) memory_warning.reset();
+  if (memory_warning) std::cerr << "postern: warning: " << memory_warning->summary << "\n";
   if (a.json) {
     auto j = to_json(r);
     j["findings"] = diag ? findings_json(diag->findings) : json::array();
+    if (memory_warning) j["findings"].push_back(findings_json({memory_warning->finding()}).at(0));
     if (route.automatic) {
       json tried = json::array();
       for (const auto& t : route.tried)
