@@ -5,6 +5,8 @@ Started by scripts/demo.sh after the build. Uses the integration-test harness to
 private Postfix instance (certificates generated on the spot, nothing from the internet):
   - port A: implicit TLS, TLS 1.2 only, RSA key exchange only (like the cloud relay on 465)
   - port B: STARTTLS with modern TLS (ECDHE, TLS 1.3)
+and, for the downgrade step, a small TLS server on one port that answers first with TLS 1.3,
+then with TLS 1.2 and RSA key exchange only.
 """
 import os
 import shutil
@@ -48,21 +50,29 @@ def main():
         rcd = show("1b. postern doctor on the relay: the real cause, and what to do, safest first",
                    ["doctor", relay, "--tls", "--ca-file", certs.ca_file, "--timeout", "10",
                     "--ports", f"{pf.rsa_only},{pf.starttls}"])
-        rc2 = show("2. compat profile, allowed explicitly for this relay: sent, and the weaker TLS is named",
+        rc4 = show("2. automatic routing, no mode given: both ports tried at once under strict; STARTTLS+strict wins (compat is not allowed here)",
+                   ["send", "--server", "localhost", "--ports", f"{pf.rsa_only},{pf.starttls}", *common,
+                    "--to", "auto@example.net", "--subject", "auto", "--text", "Routed by postern.\n"])
+        rc3 = show("3. strict over STARTTLS on the modern port, named explicitly",
+                   ["send", "--server", modern, "--starttls", *common, "--to", "modern@example.net",
+                    "--subject", "modern", "--text", "TLS 1.3, forward secrecy.\n"])
+        rc2 = show("4. compat profile, chosen explicitly for the relay's port: sent, the weaker TLS is named, and a "
+                   "warning names the strict route the host memory knows on the other port",
                    ["send", "--server", relay, "--tls", "--tls-profile", "compat", *common,
                     "--to", "legacy@example.net", "--subject", "Grüße über den alten Relay",
                     "--text", "Sent with RSA key exchange, because you said so.\n"])
-        rc4 = show("3. automatic routing, no mode given: both ports tried at once under strict; STARTTLS+strict wins (compat is not allowed here)",
-                   ["send", "--server", "localhost", "--ports", f"{pf.rsa_only},{pf.starttls}", *common,
-                    "--to", "auto@example.net", "--subject", "auto", "--text", "Routed by postern.\n"])
-        rc3 = show("4. strict over STARTTLS on the modern port, named explicitly",
-                   ["send", "--server", modern, "--starttls", *common, "--to", "modern@example.net",
-                    "--subject", "modern", "--text", "TLS 1.3, forward secrecy.\n"])
-        rc5 = show("5. the relay alone, --allow compat: postern knows localhost does TLS 1.3 (steps 3-4), so this "
-                   "weaker answer is refused as a possible downgrade",
-                   ["send", "--server", "localhost", "--ports", str(pf.rsa_only), "--allow", "compat", *common,
-                    "--to", "auto-compat@example.net", "--subject", "auto compat", "--text", "Needed compat.\n"])
-        show("6. what postern remembers (a later, weaker answer from this host is refused as a downgrade)",
+        # The memory is per service (host, port, mode): a downgrade is the same port answering weaker.
+        with harness.TlsListener(certs, "modern") as listener:
+            port = listener.port
+            same = ["send", "--server", f"localhost:{port}", "--tls", *common, "--to", "same@example.net",
+                    "--subject", "same port", "--text", "x\n"]
+            rc5a = show(f"5. another server on localhost:{port}, TLS 1.3: sent under strict, remembered for that port",
+                        same)
+        with harness.TlsListener(certs, "rsa_only", port=port):
+            rc5 = show(f"5b. the same port now answers with TLS 1.2 and RSA key exchange, even to compat: refused as "
+                       "a possible downgrade",
+                       same[:4] + ["--tls-profile", "compat"] + same[4:])
+        show("6. what postern remembers, one line per service (a weaker answer from a remembered port is refused)",
              ["hosts"])
         show("7. the strict profile, exactly", ["tls-profile", "show", "strict"])
 
@@ -72,11 +82,12 @@ def main():
             print(f"--- envelope {m.sender} -> {', '.join(m.recipients)}")
             print(m.data.decode("utf-8", "replace").rstrip())
         stored_strict = [m for m in got if "strict@example.net" in m.recipients]
-        # 5 is refused as a downgrade: steps 3 and 4 taught postern that localhost does TLS 1.3
-        ok = rc1 == 77 and rcd == 77 and rc2 == 0 and rc3 == 0 and rc4 == 0 and rc5 == 77 and not stored_strict
+        # 5b is refused as a downgrade: 5 taught postern that this port does TLS 1.3
+        ok = (rc1 == 77 and rcd == 77 and rc2 == 0 and rc3 == 0 and rc4 == 0 and rc5a == 0 and rc5 == 77
+              and not stored_strict)
         shutil.rmtree(STATE, ignore_errors=True)
         print("\ndemo " + ("OK: strict refused the RSA-only relay with its cause; compat and strict STARTTLS "
-                           "delivered; automatic routing chose STARTTLS+strict; a later weaker route was refused"
+                           "delivered; automatic routing chose STARTTLS+strict; a port answering weaker than it did was refused"
                            if ok else "FAILED"))
         return 0 if ok else 1
 

@@ -1,4 +1,5 @@
-// postern hosts: what the host memory knows, and forgetting a host (to accept a change).
+// postern hosts: what the host memory knows, one line per service (host, port, mode), and
+// forgetting a host or one of its ports (to accept a change).
 #include <ctime>
 #include <iostream>
 
@@ -13,12 +14,14 @@ command add_hosts_command(CLI::App& app) {
     bool json = false;
   };
   auto a = std::make_shared<args>();
-  auto* hosts = app.add_subcommand("hosts", "list what postern remembers per host; forget a host");
+  auto* hosts = app.add_subcommand("hosts", "list what postern remembers per service; forget a host");
   hosts->add_option("--state", a->state, "host memory file (default $XDG_STATE_HOME/postern/hosts.sqlite)");
   hosts->add_flag("--json", a->json, "print a JSON array");
-  auto* list = hosts->add_subcommand("list", "list remembered hosts (the default)");
-  auto* forget = hosts->add_subcommand("forget", "forget a host: its next route is accepted as new");
-  forget->add_option("host", a->host, "host name as given to --server")->required();
+  auto* list = hosts->add_subcommand("list", "list remembered services, one per line (the default)");
+  auto* forget = hosts->add_subcommand(
+      "forget",
+      "forget a host (all its services), or HOST:PORT (that port): the next route there is accepted as new");
+  forget->add_option("host", a->host, "HOST or HOST:PORT, the host name as given to --server")->required();
   (void)list;
   return {hosts, [a, forget] {
             const std::string path = a->state.empty() ? plan::host_memory::default_path() : a->state;
@@ -29,11 +32,14 @@ command add_hosts_command(CLI::App& app) {
               throw usage_error{"config", e.what(), EX_CANTCREAT};
             }
             if (forget->parsed()) {
-              if (!m->forget(a->host)) {
+              const auto [host, port] = split_server(a->host);
+              const auto n = m->forget(host, port);
+              if (!n) {
                 std::cerr << "postern: " << a->host << " was not known (" << path << ")\n";
                 return static_cast<int>(EX_NOINPUT);
               }
-              std::cout << "postern: forgot " << a->host << "; its next route is accepted as new\n";
+              std::cout << "postern: forgot " << a->host << " (" << n << (n == 1 ? " service" : " services")
+                        << "); its next route is accepted as new\n";
               return 0;
             }
             const auto all = m->list();
@@ -55,6 +61,7 @@ command add_hosts_command(CLI::App& app) {
               return 0;
             }
             if (all.empty()) std::cout << "postern: no host remembered yet (" << path << ")\n";
+            // One line per service; a host's strongest service first.
             for (const auto& r : all) {
               char when[32] = "";
               std::time_t t = static_cast<std::time_t>(r.seen_at);

@@ -25,12 +25,6 @@
 namespace postern::client {
 namespace {
 
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string out;
-  for (const auto& x : v) out += (out.empty() ? "" : sep) + x;
-  return out;
-}
-
 plan::route_facts facts_of(const std::string& host, std::uint16_t port, net::mode m,
                            const send::tls_report& t) {
   plan::route_facts f;
@@ -69,10 +63,6 @@ bool worth_diagnosing(const std::string& code) {
 
 net::mode conventional_mode(std::uint16_t port) {
   return port == 465 ? net::mode::implicit_tls : net::mode::starttls;
-}
-
-bool allowed(const std::vector<std::string>& allow, const std::string& profile) {
-  return std::find(allow.begin(), allow.end(), profile) != allow.end();
 }
 
 void validate(const request& q) {
@@ -123,17 +113,15 @@ class submission {
 
     open_memory();
     if (out_.delivery.error) co_return;
-    const std::optional<plan::route_facts> known = memory_ ? memory_->lookup(o_.host) : std::nullopt;
-    o_.check_tls = [this, known](const send::tls_report& t) -> std::optional<send::failure> {
-      if (!known || q_.memory.accept_downgrade) return std::nullopt;
-      auto reasons = plan::downgrade_reasons(
-          *known, facts_of(o_.host, o_.port ? o_.port : net::default_port(o_.mode), o_.mode, t));
-      if (reasons.empty()) return std::nullopt;
-      return send::failure{"plan.downgrade",
-                           "possible downgrade attack on " + o_.host + ": " + join(reasons, "; ") +
-                               ". Refused. If the server really changed, run `postern hosts forget " +
-                               o_.host + "` or send again with --accept-downgrade",
-                           "remembered: " + describe_known(*known)};
+    // What each service (port, mode) of this host did before; the decisions are plan's.
+    const auto known = memory_ ? memory_->services(o_.host) : std::vector<plan::route_facts>{};
+    o_.check_tls = [this, &known](const send::tls_report& t) -> std::optional<send::failure> {
+      auto v = plan::check_route(
+          known, facts_of(o_.host, o_.port ? o_.port : net::default_port(o_.mode), o_.mode, t),
+          failed_first_);
+      memory_warning_ = v.warned() ? std::optional(v) : std::nullopt;
+      if (!v.refused() || q_.memory.accept_downgrade) return std::nullopt;
+      return send::failure{"plan.downgrade", v.summary, "remembered: " + describe_known(*v.remembered)};
     };
 
     send::report& r = out_.delivery;
@@ -143,38 +131,33 @@ class submission {
     } else {
       bool done = false;
       // 1. The remembered route, first and alone: one connection, no probing.
-      // Only where the user would route anyway: the given port, or one of the ports listed.
-      const auto& others = rp.ports;
-      const bool known_in_scope =
-          known &&
-          (q_.port ? q_.port == known->port
-                   : others.empty() || std::find(others.begin(), others.end(), known->port) != others.end());
-      if (known_in_scope && (known->profile == "strict" || allowed(rp.allow, known->profile))) {
-        o_.port = known->port;
-        o_.mode = known->mode == "tls" ? net::mode::implicit_tls : net::mode::starttls;
-        o_.tls_profile = known->profile;
+      // Only where the user would route anyway (the given port, or one of the ports listed):
+      // the host's strongest remembered service there, with a profile the user allows.
+      if (const auto first = plan::remembered_route(known, q_.port, rp.ports, rp.allow)) {
+        o_.port = first->port;
+        o_.mode = first->mode == "tls" ? net::mode::implicit_tls : net::mode::starttls;
+        o_.tls_profile = first->profile;
         out_.route.from_memory = true;
-        out_.route.reason = "the route remembered for " + o_.host + " (" + describe_known(*known) + ")";
+        out_.route.reason = "the route remembered for " + o_.host + " (" + describe_known(*first) + ")";
         co_await deliver();
         done = r.ok || !connection_level(r) || r.error->code == "plan.downgrade";
-        if (!done && known->mode == "starttls" && r.error->code == "smtp.starttls-missing") {
+        if (!done && r.error->code == "smtp.starttls-missing") {
           // Where STARTTLS was offered before, its absence is what a stripping attacker causes.
-          r.error = send::failure{"plan.downgrade",
-                                  "possible downgrade attack on " + o_.host +
-                                      ": STARTTLS is no longer offered on port " + std::to_string(o_.port) +
-                                      " where it was. Refused. If the server really changed, "
-                                      "run `postern hosts forget " +
-                                      o_.host + "`",
-                                  "remembered: " + describe_known(*known)};
-          r.exit_code = EX_NOPERM;
-          done = true;
+          if (auto v = plan::check_starttls_missing(known, o_.host, o_.port); v.refused()) {
+            r.error =
+                send::failure{"plan.downgrade", v.summary, "remembered: " + describe_known(*v.remembered)};
+            r.exit_code = EX_NOPERM;
+            done = true;
+          }
         }
-        if (!done)
+        if (!done) {
+          failed_first_ = first;  // a weaker fallback is then a downgrade
           note({"plan.remembered-route-failed",
                 diagnose::severity::info,
                 "the remembered route failed [" + r.error->code + "]; looking for another",
                 {},
                 {}});
+        }
       }
       // 2. Secure-first routing.
       if (!done) co_await route_and_deliver();
@@ -208,6 +191,8 @@ class submission {
               {}});
       }
     }
+    // A route weaker than one known on another port of the host: allowed, never silent.
+    if (r.tls && memory_warning_) note(memory_warning_->finding());
     out_.route.port = r.port;
     out_.route.mode = r.mode;
     out_.route.profile = r.tls ? r.tls->profile : o_.tls_profile;
@@ -333,6 +318,8 @@ class submission {
   request q_;
   send::options o_;
   std::unique_ptr<plan::host_memory> memory_;
+  std::optional<plan::route_facts> failed_first_;  // the remembered route, tried first, when it failed
+  std::optional<plan::memory_verdict> memory_warning_;
   bool diagnosed_ = false;
   report out_;
 };

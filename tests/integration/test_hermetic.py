@@ -46,8 +46,9 @@ default poison
     res = harness.run_postern(["hosts", "--state", db])
     assert res.exit_code == 0, res.describe()
     con = sqlite3.connect(db)
-    [table] = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'host%'")]
-    cols = [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
+    tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    [(table, cols)] = [(t, c) for t in tables for c in [[r[1] for r in con.execute(f"PRAGMA table_info({t})")]]
+                       if "host" in c and "issuer" in c]
     values = {"profile": "strict", "tls_version": "TLSv1.3", "cipher": "TLS_AES_256_GCM_SHA384",
               "kx": "ECDHE", "grp": "X25519", "issuer": "CN=Planted Poison CA", "key_sha256": "00" * 32,
               "seen_at": 1}

@@ -138,7 +138,7 @@ class SendAuto(PosternTestCase):
         state = os.path.join(TMP, "lib-downgrade.sqlite")
         self.send_auto("lib-seed@example.net", "--ports", str(PF.starttls), state=state)
         con = sqlite3.connect(state)
-        con.execute("UPDATE hosts SET port = ?, mode = 'tls', tls_version = 'TLSv1.3', kx = 'ECDHE'",
+        con.execute("UPDATE services SET port = ?, mode = 'tls', tls_version = 'TLSv1.3', kx = 'ECDHE'",
                     (PF.rsa_only,))
         con.commit()
         con.close()
@@ -158,7 +158,7 @@ class SendAuto(PosternTestCase):
         stored = PF.store.wait_for_messages(6, rcpt="lib-threads@example.net")
         self.assertEqual(sorted(m.header("X-Send-Thread") for m in stored), [str(i) for i in range(6)])
         con = sqlite3.connect(state)
-        rows = con.execute("SELECT port, mode, profile FROM hosts").fetchall()
+        rows = con.execute("SELECT port, mode, profile FROM services").fetchall()
         con.close()
         self.assertIn((PF.starttls, "starttls", "strict"), rows)
 

@@ -218,5 +218,132 @@ class Memory(PosternTestCase):
             self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
 
 
+class Services(PosternTestCase):
+    """The memory is per service (host, port, mode): a port never seen is not a downgrade of
+    another port of the same host, only a warning naming the stronger route."""
+
+    WARNING = "postern: warning: {port}/starttls with strict worked for this host; this route uses compat"
+
+    def send(self, server, state, *extra, name="s.eml", json_out=True, rcpt="b@example.net"):
+        path = write_file(TMP, name, MSG)
+        return run_postern(["send", "--server", server, "--state", state, "--ca-file", CERTS.ca_file,
+                            "--from", "a@example.org", "--to", rcpt, "--timeout", "15"]
+                           + (["--json"] if json_out else []) + list(extra) + [path])
+
+    def hosts(self, state, *extra):
+        res = run_postern(["hosts", "--state", state] + list(extra))
+        self.assertExit(res, 0)
+        return res
+
+    def remember_strict_starttls(self, state):
+        res = self.send(f"localhost:{PF.starttls}", state, "--starttls")
+        self.assertOk(res)
+        self.assertEqual(res.json["tls"]["profile"], "strict", res.describe())
+        self.assertEqual(res.json["findings"], [], res.describe())
+
+    def test_explicit_compat_to_a_port_never_seen_warns_naming_the_stronger_route(self):
+        state = os.path.join(TMP, "services-warn.sqlite")
+        self.remember_strict_starttls(state)
+        res = self.send(f"localhost:{PF.rsa_only}", state, "--tls", "--tls-profile", "compat")
+        self.assertOk(res)
+        self.assertEqual(res.json["tls"]["kx"], "RSA", res.describe())
+        self.assertIn(self.WARNING.format(port=PF.starttls), res.stderr, res.describe())
+        self.assertEqual(res.stderr.count("this route uses"), 1, res.describe())
+        warnings = [f for f in res.json["findings"] if f["severity"] == "warning"]
+        self.assertEqual(len(warnings), 1, res.describe())
+        self.assertEqual(warnings[0]["code"], "plan.weaker-than-known")
+        self.assertIn(f"{PF.starttls}/starttls with strict", warnings[0]["summary"])
+        # the human output has the same line
+        human = self.send(f"localhost:{PF.rsa_only}", os.path.join(TMP, "services-warn-human.sqlite"), "--tls",
+                          "--tls-profile", "compat", json_out=False)
+        self.assertOk(human)  # nothing remembered in that file: no warning
+        self.assertNotIn("worked for this host", human.stderr, human.describe())
+        # the port is remembered now, as its own service: the next send there is quiet
+        again = self.send(f"localhost:{PF.rsa_only}", state, "--tls", "--tls-profile", "compat",
+                          json_out=False)
+        self.assertOk(again)
+        self.assertNotIn("worked for this host", again.stderr, again.describe())
+        known = {(h["port"], h["mode"]): h for h in json.loads(self.hosts(state, "--json").stdout)}
+        self.assertEqual(set(known), {(PF.starttls, "starttls"), (PF.rsa_only, "tls")}, known)
+        self.assertEqual(known[(PF.starttls, "starttls")]["profile"], "strict")
+        self.assertEqual(known[(PF.rsa_only, "tls")]["kx"], "RSA")
+
+    def test_the_same_service_answering_weaker_is_still_a_downgrade(self):
+        state = os.path.join(TMP, "services-downgrade.sqlite")
+        self.remember_strict_starttls(state)
+        with harness.TlsListener(CERTS, "modern") as modern:
+            port = modern.port
+            first = self.send(f"localhost:{port}", state, "--tls", "--tls-profile", "compat")
+            self.assertOk(first)  # a new service under compat: allowed, with the warning
+            self.assertIn(self.WARNING.format(port=PF.starttls), first.stderr, first.describe())
+            self.assertEqual(first.json["tls"]["version"], "TLSv1.3", first.describe())
+        with harness.TlsListener(CERTS, "rsa_only", port=port):
+            res = self.send(f"localhost:{port}", state, "--tls", "--tls-profile", "compat")
+            self.assertJsonError(res, 77, ("plan.downgrade",))
+            self.assertIn("RSA key exchange", res.json["error"]["summary"])
+            self.assertIn(f"forget localhost:{port}", res.json["error"]["summary"])
+        known = {(h["port"], h["mode"]): h for h in json.loads(self.hosts(state, "--json").stdout)}
+        self.assertEqual(known[(port, "tls")]["tls_version"], "TLSv1.3", "a refused route is not recorded")
+        self.assertEqual(known[(PF.starttls, "starttls")]["profile"], "strict")
+
+    def test_hosts_lists_one_line_per_service_and_forgets_a_port_or_the_host(self):
+        state = os.path.join(TMP, "services-list.sqlite")
+        self.remember_strict_starttls(state)
+        self.assertOk(self.send(f"localhost:{PF.rsa_only}", state, "--tls", "--tls-profile", "compat"))
+        lines = [l for l in self.hosts(state).stdout.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 2, lines)
+        self.assertTrue(lines[0].startswith(f"localhost  {PF.starttls}/starttls  profile strict"), lines)
+        self.assertTrue(lines[1].startswith(f"localhost  {PF.rsa_only}/tls  profile compat"), lines)
+        # automatic routing tries the host's strongest remembered service first
+        auto = self.send("localhost", state, "--ports", f"{PF.rsa_only},{PF.starttls}", "--allow", "compat")
+        self.assertOk(auto)
+        route = auto.json["route"]
+        self.assertTrue(route["from_memory"], auto.describe())
+        self.assertEqual((route["port"], route["mode"], route["profile"]), (PF.starttls, "starttls", "strict"))
+        # forget one port, then the whole host
+        res = run_postern(["hosts", "--state", state, "forget", f"localhost:{PF.rsa_only}"])
+        self.assertOk(res)
+        self.assertEqual(len(self.hosts(state).stdout.strip().splitlines()), 1)
+        res = run_postern(["hosts", "--state", state, "forget", "localhost"])
+        self.assertOk(res)
+        self.assertIn("no host remembered yet", self.hosts(state).stdout)
+        self.assertExit(run_postern(["hosts", "--state", state, "forget", "localhost"]), 66)  # EX_NOINPUT: not known
+
+    def test_automatic_fallback_from_the_remembered_route_to_a_weaker_port_is_refused(self):
+        # Not an explicit choice: when the remembered route fails, a weaker route elsewhere is
+        # what an attacker blocking it would cause, as with the per-host memory.
+        state = os.path.join(TMP, "services-fallback.sqlite")
+        with harness.TlsListener(CERTS, "modern") as modern:
+            port = modern.port
+            self.assertOk(self.send("localhost", state, "--ports", str(port)))
+        rcpt = "services-fallback@example.net"
+        res = self.send("localhost", state, "--ports", f"{port},{PF.rsa_only}", "--allow", "compat", rcpt=rcpt)
+        self.assertJsonError(res, 77, ("plan.downgrade",))
+        self.assertIn(f"the remembered route {port}/tls failed", res.json["error"]["summary"])
+        PF.store.assert_no_messages(rcpt=rcpt)
+
+    def test_an_old_per_host_database_is_migrated_and_still_checked(self):
+        state = os.path.join(TMP, "services-old.sqlite")
+        with harness.TlsListener(CERTS, "rsa_only") as rsa:
+            with sqlite3.connect(state) as db:  # the schema before services, as older postern wrote it
+                db.execute("CREATE TABLE IF NOT EXISTS hosts (host TEXT PRIMARY KEY, port INTEGER, mode TEXT, "
+                           "profile TEXT, tls_version TEXT, cipher TEXT, kx TEXT, grp TEXT, issuer TEXT, "
+                           "key_sha256 TEXT, seen_at INTEGER)")
+                db.execute("INSERT INTO hosts VALUES ('localhost', ?, 'tls', 'strict', 'TLSv1.3', "
+                           "'TLS_AES_256_GCM_SHA384', '', 'x25519', '', 'aa', 1700000000)", (rsa.port,))
+            db.close()
+            res = self.send(f"localhost:{rsa.port}", state, "--tls", "--tls-profile", "compat")
+            self.assertJsonError(res, 77, ("plan.downgrade",))
+            self.assertIn("RSA key exchange", res.json["error"]["summary"])
+        known = json.loads(self.hosts(state, "--json").stdout)
+        self.assertEqual([(h["host"], h["port"], h["mode"], h["tls_version"], h["seen_at"]) for h in known],
+                         [("localhost", rsa.port, "tls", "TLSv1.3", 1700000000)])
+        with sqlite3.connect(state) as db:
+            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 1)
+            self.assertEqual(db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'hosts'").fetchone()[0], 0)
+            self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+        db.close()
+
+
 if __name__ == "__main__":
     unittest.main()
