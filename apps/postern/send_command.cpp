@@ -220,10 +220,14 @@ int run_send(const send_args& a) {
   o.ca_file = a.ca_file;
   o.tls_name = a.tls_name;
   o.insecure = a.insecure;
+  o.client_cert = a.client_cert;
+  o.client_key = a.client_key;
   o.ehlo_domain = a.ehlo;
   if (a.timeout > 0)
     o.timeouts = send::timeouts::all(std::chrono::milliseconds(static_cast<long>(a.timeout * 1000)));
-  if (!a.user.empty()) {
+  if (send::is_external(a.auth)) {
+    o.auth = send::auth_options{a.user, "", a.auth};  // the client certificate is the credential
+  } else if (!a.user.empty()) {
     o.auth =
         send::auth_options{a.user, read_secret(a), a.auth.empty() ? std::nullopt : std::optional(a.auth)};
     // Refuse before connecting: credentials never travel in clear text by accident.
@@ -234,6 +238,7 @@ int run_send(const send_args& a) {
                         EX_NOPERM};
   }
   o.allow_plaintext_auth = a.allow_plaintext_auth;
+  if (auto p = send::check_options(o)) throw usage_error{p->what.code, p->what.summary, p->exit_code};
   const auto other_ports = a.ports.empty() ? std::vector<std::uint16_t>{} : parse_ports(a.ports);
   auto messages = build_messages(a);
 
@@ -303,6 +308,8 @@ int run_send(const send_args& a) {
       q.base.host = o.host;
       q.base.port = given_port;
       q.base.ca_file = o.ca_file;
+      q.base.client_cert = o.client_cert;
+      q.base.client_key = o.client_key;
       q.base.tls_name = o.tls_name;
       q.base.ehlo_domain = o.ehlo_domain;
       if (a.timeout > 0) q.base.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout * 1000));
@@ -343,6 +350,8 @@ int run_send(const send_args& a) {
   if (a.verbose) print_transcript(r);
   if (!diag && !r.ok && r.error && worth_diagnosing(r.error->code)) {
     diagnose::target t{o.host, r.port, r.mode, o.ca_file, o.tls_name, o.ehlo_domain};
+    t.client_cert = o.client_cert;
+    t.client_key = o.client_key;
     if (a.timeout > 0) t.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout * 1000));
     // send looks at other ports only when asked (--ports); doctor looks by default.
     t.other_ports = other_ports;
@@ -453,6 +462,9 @@ command add_send_command(CLI::App& app) {
   send_cmd->add_option("--ca-file", a->ca_file, "PEM file of trusted roots instead of the system's");
   send_cmd->add_option("--tls-name", a->tls_name,
                        "name to verify in the certificate (when connecting by address)");
+  send_cmd->add_option("--client-cert", a->client_cert,
+                       "PEM client certificate to present when the server asks (may hold the key too)");
+  send_cmd->add_option("--client-key", a->client_key, "PEM private key of --client-cert");
   send_cmd->add_flag("--insecure", a->insecure, "do not verify the certificate (explicit, never implied)");
   send_cmd->add_option("--timeout", a->timeout,
                        "seconds allowed for each step (connect, greeting, each command)");
