@@ -53,6 +53,11 @@ void apply_account(send_args& a, const plan::account& acc, const explicit_flags&
   if (!given.auth && !acc.auth.empty()) a.auth = acc.auth;
   if (!given.ca_file && !acc.ca_file.empty()) a.ca_file = acc.ca_file;
   if (!given.tls_name && !acc.tls_name.empty()) a.tls_name = acc.tls_name;
+  // Certificate and key go together: a --client-cert on the command line replaces both.
+  if (!given.client_cert && !acc.client_cert.empty()) {
+    a.client_cert = acc.client_cert;
+    a.client_key = acc.client_key;
+  }
   if (!given.ports && !acc.ports.empty()) a.ports = acc.ports;
   if (!given.ehlo && !acc.ehlo.empty()) a.ehlo = acc.ehlo;
   if (!given.timeout && acc.timeout > 0) a.timeout = acc.timeout;
@@ -114,6 +119,7 @@ void apply_account_options(const account_options& o, CLI::App& cmd, send_args& a
       g.auth = given(cmd, "--auth");
       g.ca_file = given(cmd, "--ca-file");
       g.tls_name = given(cmd, "--tls-name");
+      g.client_cert = given(cmd, "--client-cert") || given(cmd, "--client-key");
       g.ports = given(cmd, "--ports");
       g.ehlo = given(cmd, "--ehlo");
       g.timeout = given(cmd, "--timeout");

@@ -43,6 +43,7 @@ struct send_args {
   std::vector<std::string> files;
   std::optional<std::string> message_data;  ///< the message itself (sendmail mode read it from stdin)
   std::string ca_file, tls_name;
+  std::string client_cert, client_key;  ///< PEM client certificate and key ("" = none / in the certificate)
   bool insecure = false;
   double timeout = 0;
   std::string user, password_file, password_command, auth;
@@ -76,7 +77,7 @@ command add_accounts_command(CLI::App& app);  ///< `postern accounts`: the accou
 struct explicit_flags {
   bool server = false, mode = false, profile = false, allow = false, from = false, user = false,
        password = false, auth = false, ca_file = false, tls_name = false, ports = false, ehlo = false,
-       timeout = false;
+       timeout = false, client_cert = false;
 };
 /** Fills @p a from @p acc, except the fields in @p given (mode tls/starttls/plain/auto; server =
  * host[:port]). */

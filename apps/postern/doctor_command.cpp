@@ -24,7 +24,7 @@ json diagnosis_json(const diagnose::diagnosis& d) {
 struct doctor_args {
   std::string target;
   bool tls = false, starttls = false, plain = false;
-  std::string ca_file, tls_name, ports, ehlo;
+  std::string ca_file, tls_name, ports, ehlo, client_cert, client_key;
   double timeout = 0;
   bool json = false;
 };
@@ -45,9 +45,12 @@ int run_doctor(const doctor_args& a) {
   if (t.port == 0) t.port = net::default_port(t.mode);
   t.ca_file = a.ca_file;
   t.tls_name = a.tls_name;
+  t.client_cert = a.client_cert;
+  t.client_key = a.client_key;
   t.ehlo_domain = a.ehlo;
   if (a.timeout > 0) t.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout * 1000));
   if (!a.ports.empty()) t.other_ports = parse_ports(a.ports);
+  if (auto p = diagnose::check_target(t)) throw usage_error{p->code, p->summary, p->exit_code};
   auto d = diagnose::run(t);
   if (a.json) {
     std::cout << diagnosis_json(d).dump(2) << "\n";
@@ -82,6 +85,9 @@ command add_doctor_command(CLI::App& app) {
   doctor_cmd->add_flag("--plain", da->plain, "you meant plain SMTP on PORT");
   doctor_cmd->add_option("--ca-file", da->ca_file, "PEM file of trusted roots");
   doctor_cmd->add_option("--tls-name", da->tls_name, "name to verify in the certificate");
+  doctor_cmd->add_option("--client-cert", da->client_cert,
+                         "PEM client certificate to present when the server asks (may hold the key too)");
+  doctor_cmd->add_option("--client-key", da->client_key, "PEM private key of --client-cert");
   doctor_cmd->add_option("--timeout", da->timeout, "seconds for each step of each attempt (default 10)");
   doctor_cmd->add_option("--ports", da->ports,
                          "other ports to look for secure alternatives (default 465,587,25)");

@@ -12,7 +12,7 @@ namespace {
 
 struct probe_args {
   std::vector<std::string> targets;
-  std::string ca_file, tls_name, html, ehlo;
+  std::string ca_file, tls_name, html, ehlo, client_cert, client_key;
   double timeout = 0;
   unsigned jobs = 8;
   bool json = false;
@@ -31,6 +31,9 @@ int run_probe(const probe_args& a) {
     throw usage_error{"input", "cannot read --ca-file " + a.ca_file, EX_NOINPUT};
   o.ca_file = a.ca_file;
   o.tls_name = a.tls_name;
+  o.client_cert = a.client_cert;
+  o.client_key = a.client_key;
+  if (auto p = probe::check_options(o)) throw usage_error{p->code, p->summary, p->exit_code};
   if (!a.ehlo.empty()) o.ehlo = a.ehlo;
   if (a.timeout > 0) o.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout * 1000));
   o.jobs = a.jobs;
@@ -67,6 +70,9 @@ command add_probe_command(CLI::App& app) {
   cmd->add_option("targets", pa->targets, "HOST[:PORT]... (a host alone: ports 465, 587 and 25)")->required();
   cmd->add_option("--ca-file", pa->ca_file, "PEM file of trusted roots (default: the system's)");
   cmd->add_option("--tls-name", pa->tls_name, "name to verify in the certificate and send as SNI");
+  cmd->add_option("--client-cert", pa->client_cert,
+                  "PEM client certificate to present when the server asks (may hold the key too)");
+  cmd->add_option("--client-key", pa->client_key, "PEM private key of --client-cert");
   cmd->add_option("--timeout", pa->timeout, "seconds for each step of each connection (default 10)");
   cmd->add_option("--jobs", pa->jobs, "connections at once (default 8)");
   cmd->add_flag("--json", pa->json, "print one JSON object (schema: docs/probe.md)");

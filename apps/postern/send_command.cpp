@@ -120,9 +120,15 @@ int run_send(const send_args& a) {
   q.tls.ca_file = a.ca_file;
   q.tls.tls_name = a.tls_name;
   q.tls.insecure = a.insecure;
+  q.tls.client_cert = a.client_cert;
+  q.tls.client_key = a.client_key;
   q.ehlo_domain = a.ehlo;
   if (a.timeout > 0) q.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout * 1000));
-  if (!a.user.empty()) {
+  if (send::is_external(a.auth)) {
+    q.auth = client::auth_options{};  // the client certificate is the credential
+    q.auth->user = a.user;
+    q.auth->mechanism = a.auth;
+  } else if (!a.user.empty()) {
     // Read before connecting: a broken password source fails before anything is sent.
     q.auth = client::auth_options{};
     q.auth->user = a.user;
@@ -151,8 +157,10 @@ int run_send(const send_args& a) {
   const send::report& r = rep.delivery;
   if (a.verbose)
     for (const auto& e : r.transcript) print_transcript_event(e);
-  if (r.error && r.error->code == "config")  // the host memory given with --state cannot be used
-    throw usage_error{"config", r.error->summary, rep.exit_code()};
+  // Problems found before connecting (a client certificate that does not load, the host memory
+  // given with --state that cannot be used) print as every usage error does.
+  if (r.error && (r.error->code == "usage" || r.error->code == "input" || r.error->code == "config"))
+    throw usage_error{r.error->code, r.error->summary, rep.exit_code()};
   if (a.json) std::cout << client::to_json(rep) << "\n";
   if (r.ok) {
     if (!a.json) {
@@ -217,6 +225,9 @@ command add_send_command(CLI::App& app) {
   send_cmd->add_option("--ca-file", a->ca_file, "PEM file of trusted roots instead of the system's");
   send_cmd->add_option("--tls-name", a->tls_name,
                        "name to verify in the certificate (when connecting by address)");
+  send_cmd->add_option("--client-cert", a->client_cert,
+                       "PEM client certificate to present when the server asks (may hold the key too)");
+  send_cmd->add_option("--client-key", a->client_key, "PEM private key of --client-cert");
   send_cmd->add_flag("--insecure", a->insecure, "do not verify the certificate (explicit, never implied)");
   send_cmd->add_option("--timeout", a->timeout,
                        "seconds allowed for each step (connect, greeting, each command)");

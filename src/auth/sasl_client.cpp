@@ -161,6 +161,32 @@ class xoauth2_mechanism final : public smtp::sasl_mechanism {
   std::string token_;
 };
 
+// RFC 4422 appendix A: the credentials are the TLS client certificate; the one message is the
+// authorization identity (empty: derive it from the certificate), sent as "=" when empty.
+class external_mechanism final : public smtp::sasl_mechanism {
+ public:
+  explicit external_mechanism(std::string authzid) : authzid_(std::move(authzid)) {}
+  std::string name() const override { return "EXTERNAL"; }
+  std::optional<std::string> initial_response(std::error_code& ec) override {
+    ec.clear();
+    return authzid_.empty() ? std::string("=") : base64(authzid_);
+  }
+  std::string step(std::string_view /*challenge_b64*/, std::error_code& ec) override {
+    // A server that ignored the initial response asks again with an empty 334.
+    ec.clear();
+    if (answered_) {
+      ec = smtp::errc::auth_failed;
+      return {};
+    }
+    answered_ = true;
+    return authzid_.empty() ? std::string() : base64(authzid_);
+  }
+
+ private:
+  std::string authzid_;
+  bool answered_ = false;
+};
+
 bool is_supported(std::string_view upper) {
   const auto& s = supported_mechanisms();
   return std::find(s.begin(), s.end(), upper) != s.end();
@@ -171,7 +197,9 @@ bool is_supported(std::string_view upper) {
 const std::vector<std::string>& supported_mechanisms() {
   // SCRAM never reveals the password and authenticates the server; CRAM-MD5 does not reveal it
   // either; PLAIN and LOGIN rely entirely on TLS. XOAUTH2 needs a token, not a password.
-  static const std::vector<std::string> names = {"SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN", "XOAUTH2"};
+  // EXTERNAL needs no secret but a TLS client certificate.
+  static const std::vector<std::string> names = {"SCRAM-SHA-256", "CRAM-MD5", "PLAIN",
+                                                 "LOGIN",         "XOAUTH2",  "EXTERNAL"};
   return names;
 }
 
@@ -183,8 +211,9 @@ std::optional<std::string> choose(const std::vector<std::string>& offered,
     return f;
   }
   for (const auto& candidate : supported_mechanisms()) {
-    // Offering XOAUTH2 says nothing about whether our secret is a token or a password.
-    if (candidate == "XOAUTH2") continue;
+    // Offering XOAUTH2 says nothing about whether our secret is a token or a password; EXTERNAL
+    // uses the client certificate, which only an explicit choice may turn into an identity.
+    if (candidate == "XOAUTH2" || candidate == "EXTERNAL") continue;
     for (const auto& o : offered)
       if (to_upper(o) == candidate) return candidate;
   }
@@ -200,6 +229,7 @@ std::unique_ptr<smtp::sasl_mechanism> make_mechanism(std::string_view mechanism,
     return nullptr;
   }
   if (name == "XOAUTH2") return std::make_unique<xoauth2_mechanism>(c);
+  if (name == "EXTERNAL") return std::make_unique<external_mechanism>(c.user);
 
   Gsasl* ctx = gsasl_context();
   if (ctx == nullptr || gsasl_client_support_p(ctx, name.c_str()) == 0) {

@@ -105,12 +105,23 @@ class submission {
     o_.ca_file = q_.tls.ca_file;
     o_.tls_name = q_.tls.tls_name;
     o_.insecure = q_.tls.insecure;
+    o_.client_cert = q_.tls.client_cert;
+    o_.client_key = q_.tls.client_key;
     o_.ehlo_domain = q_.ehlo_domain;
     if (q_.timeout) o_.timeouts = send::timeouts::all(*q_.timeout);
     o_.allow_plaintext_auth = q_.auth && q_.auth->allow_plaintext;
     o_.on_transcript = q_.on_transcript;
     out_.route.automatic = auto_route;
 
+    // Before any connection: a client certificate that does not load, EXTERNAL without one.
+    send::options check = o_;
+    if (q_.auth) check.auth = send::auth_options{q_.auth->user, "", q_.auth->mechanism};
+    if (auto p = send::check_options(check)) {
+      out_.delivery.host = q_.host;
+      out_.delivery.error = p->what;
+      out_.delivery.exit_code = p->exit_code;
+      co_return;
+    }
     open_memory();
     if (out_.delivery.error) co_return;
     // What each service (port, mode) of this host did before; the decisions are plan's.
@@ -244,7 +255,8 @@ class submission {
     send::report& r = out_.delivery;
     if (q_.auth) {
       std::string secret = q_.auth->secret;
-      if (q_.auth->secret_provider) {
+      const bool external = q_.auth->mechanism && send::is_external(*q_.auth->mechanism);
+      if (q_.auth->secret_provider && !external) {
         try {
           secret = q_.auth->secret_provider(
               {o_.host, o_.port ? o_.port : net::default_port(o_.mode), q_.auth->user});
@@ -267,6 +279,8 @@ class submission {
     diagnose::target t;
     t.host = o_.host;
     t.ca_file = o_.ca_file;
+    t.client_cert = o_.client_cert;
+    t.client_key = o_.client_key;
     t.tls_name = o_.tls_name;
     t.ehlo_domain = o_.ehlo_domain;
     if (q_.timeout) t.timeout = *q_.timeout;

@@ -41,6 +41,14 @@ class reply_reader {
       std::error_code ec;
       auto n = co_await stream_.read_some(buf_.data(), buf_.size(), deadline, ec);
       if (ec) {
+        // TLS 1.3: a refused client certificate shows on the first read after the handshake.
+        if (auto f = stream_.tls_failure_after_handshake()) {
+          out.code = f->code;
+          out.summary = f->summary;
+          out.detail = f->detail;
+          out.tls_failure = *f;
+          co_return std::nullopt;
+        }
         auto e = static_cast<net::errc>(ec.value());
         if (e == net::errc::timeout && greeting) e = net::errc::greeting_timeout;
         out.code = net::cause(e);
@@ -64,6 +72,13 @@ asio::awaitable<bool> send_line(net::stream& s, const std::string& line, clock::
   std::error_code ec;
   co_await s.write(line, deadline, ec);
   if (ec) {
+    if (auto f = s.tls_failure_after_handshake()) {
+      out.code = f->code;
+      out.summary = f->summary;
+      out.detail = f->detail;
+      out.tls_failure = *f;
+      co_return false;
+    }
     auto e = static_cast<net::errc>(ec.value());
     out.code = net::cause(e);
     out.summary = net::make_error_code(e).message();
@@ -91,7 +106,7 @@ asio::awaitable<attempt_result> run_attempt(attempt_spec spec) {
   std::string err;
   tls::ssl_ctx_ptr ctx;
   if (spec.mode != net::mode::plain) {
-    ctx = tls::make_client_context(spec.policy, {spec.ca_file, !spec.verify}, err);
+    ctx = tls::make_client_context(spec.policy, {spec.ca_file, !spec.verify}, err, spec.client);
     if (!ctx) {
       out.code = "tls.handshake-failed";
       out.summary = "could not build the TLS context: " + err;

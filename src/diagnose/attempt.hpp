@@ -24,7 +24,8 @@ struct attempt_spec {
   tls::policy policy;
   bool verify = true;
   std::string ca_file;
-  std::string tls_name;  // "" = host
+  tls::client_identity client;  // presented when the server asks
+  std::string tls_name;         // "" = host
   std::string ehlo_domain = "localhost";
   bool check_mail = false;      // send MAIL FROM:<> then RSET (finds 530 before STARTTLS)
   bool handshake_only = false;  // stop once TLS is up (follow-up probes need no more)

@@ -18,6 +18,7 @@
 #include "diagnose/attempt.hpp"
 #include "diagnose/follow_up.hpp"
 #include "postern/diagnose/async.hpp"
+#include "postern/tls/client_identity.hpp"
 
 namespace postern::diagnose {
 
@@ -158,6 +159,10 @@ class investigation {
     // Phase 2: follow-up handshakes on that route.
     const bool tls_generic = !eff->handshake_ok && eff->code == "tls.handshake-failed";
     const bool cert_problem = eff->code.rfind("tls.cert.", 0) == 0;
+    if (eff->code == "tls.client-cert-required") {
+      d_.findings.push_back(client_cert_finding(*eff, eff_mode));
+      co_return;
+    }
     std::vector<attempt_spec> more;
     if (tls_generic) {
       for (const auto& f : follow_ups()) {
@@ -211,6 +216,7 @@ class investigation {
     s.policy = p;
     s.verify = verify;
     s.ca_file = t_.ca_file;
+    s.client = {t_.client_cert, t_.client_key};
     s.tls_name = t_.tls_name;
     if (!t_.ehlo_domain.empty()) s.ehlo_domain = t_.ehlo_domain;
     s.timeout = t_.timeout;
@@ -249,6 +255,9 @@ class investigation {
   std::string command(std::uint16_t port, net::mode m, const std::string& extra = "") const {
     std::string c = "postern send --server " + server(port) + " " + flag(m);
     if (!t_.ca_file.empty()) c += " --ca-file " + t_.ca_file;
+    if (!t_.client_cert.empty() && extra.find("--client-cert") == std::string::npos)
+      c += " --client-cert " + t_.client_cert +
+           (t_.client_key.empty() ? "" : " --client-key " + t_.client_key);
     if (!t_.tls_name.empty() && extra.find("--tls-name") == std::string::npos)
       c += " --tls-name " + t_.tls_name;
     if (!extra.empty()) c += " " + extra;
@@ -402,6 +411,15 @@ class investigation {
       f.remedies.push_back({"set-tls-name", command(port_, m, "--tls-name " + seen->peer_names.front()),
                             "only if " + seen->peer_names.front() + " really is this server"});
     }
+    if (f.code == "tls.cert.incomplete-chain") {
+      // Most likely the server forgot the intermediate; else a private CA the user may trust.
+      f.remedies.push_back({"fix-server", "",
+                            "ask the operator to install the intermediate certificate: send it with the "
+                            "server's own (a full chain file)"});
+      f.remedies.push_back({"add-ca-file", command(port_, m, "--ca-file ISSUER.pem"),
+                            "only if the issuer is a private CA you mean to trust: use its certificate as "
+                            "obtained from the server's operator, not from this connection"});
+    }
     if (f.code == "tls.cert.self-signed" || f.code == "tls.cert.untrusted") {
       f.remedies.push_back({"add-ca-file", command(port_, m, "--ca-file ISSUER.pem"),
                             "trust only a certificate you obtained from the server's operator, not from "
@@ -413,17 +431,38 @@ class investigation {
       fix = "check this machine's clock, then the certificate's start date";
     if (f.code == "tls.cert.hostname-mismatch")
       fix = "ask the operator for a certificate that names " + t_.host;
-    if (f.code == "tls.cert.incomplete-chain")
-      fix = "ask the operator to send the intermediate certificate with the server's own (full chain file)";
     if (f.code == "tls.cert.self-signed" || f.code == "tls.cert.untrusted")
       fix = "ask the operator for a certificate from a CA that clients trust";
-    f.remedies.push_back({"fix-server", "", fix});
+    if (f.code != "tls.cert.incomplete-chain") f.remedies.push_back({"fix-server", "", fix});
     // Last, and only when the certificate is the only thing wrong.
     if (insecure && insecure->handshake_ok)
       f.remedies.push_back(
           {"use-insecure", command(port_, m, "--insecure"),
            "no certificate check: anyone on the path can read and change your mail and capture "
            "your password"});
+    return f;
+  }
+
+  // The server wants a client certificate: none was given, or it refused the one given.
+  finding client_cert_finding(const attempt_result& r, net::mode m) const {
+    finding f;
+    f.code = r.code;
+    f.summary = r.summary;
+    if (!r.detail.empty()) f.evidence.push_back(r.detail);
+    add_alternatives(f);
+    if (t_.client_cert.empty()) {
+      f.remedies.push_back({"add-client-cert",
+                            command(port_, m, "--client-cert CERT.pem --client-key KEY.pem"),
+                            "the server identifies you by this certificate: keep its key private"});
+    } else {
+      f.remedies.push_back({"replace-client-cert",
+                            command(port_, m, "--client-cert CERT.pem --client-key KEY.pem"),
+                            "use a certificate the server's client CA issued (ask its operator); " +
+                                t_.client_cert + " is not one it accepts"});
+    }
+    f.remedies.push_back({"fix-server", "",
+                          "the server demands client certificates on this port; ask its operator which CA it "
+                          "trusts for clients, or for a port without that requirement"});
     return f;
   }
 
@@ -465,6 +504,20 @@ class investigation {
 };
 
 }  // namespace
+
+std::optional<option_problem> check_client_files(const std::string& cert_file, const std::string& key_file) {
+  if (cert_file.empty() && !key_file.empty())
+    return option_problem{"usage", "a client key (" + key_file + ") needs its certificate: --client-cert",
+                          EX_USAGE};
+  auto p = tls::check_client_identity({cert_file, key_file});
+  if (!p) return std::nullopt;
+  const bool unreadable = p->kind == tls::identity_error::unreadable;
+  return option_problem{unreadable ? "input" : "config", p->summary, unreadable ? EX_NOINPUT : EX_CONFIG};
+}
+
+std::optional<option_problem> check_target(const target& t) {
+  return check_client_files(t.client_cert, t.client_key);
+}
 
 asio::awaitable<std::vector<route_attempt>> async_try_routes(target t, std::vector<route_probe> routes) {
   investigation inv(t);

@@ -167,6 +167,7 @@ asio::awaitable<std::size_t> stream::read_some(char* buf, std::size_t size, cloc
     ec = rec == asio::error::timed_out ? errc::timeout : errc::closed;
     co_return 0;
   }
+  if (tls_) tls_read_any_ = true;
   ec.clear();
   co_return n;
 }
@@ -218,6 +219,13 @@ asio::awaitable<bool> tls_port_check(std::string host, std::uint16_t port, clock
   if (tls) co_return true;
   co_await sleep_until(deadline + std::chrono::seconds(1));
   co_return false;
+}
+
+std::optional<tls_failure> stream::tls_failure_after_handshake() {
+  if (!tls_) return std::nullopt;
+  auto f = tls::classify_after_handshake(tls_stream_->native_handle(), !tls_read_any_);
+  if (!f) return std::nullopt;
+  return tls_failure{f->code, f->summary, f->detail, f->alert_received, true, false};
 }
 
 void* stream::native_ssl() noexcept { return tls_ ? tls_stream_->native_handle() : nullptr; }

@@ -13,10 +13,10 @@
 namespace postern::plan {
 namespace {
 
-constexpr std::array<std::string_view, 18> known_keys{
-    "defaults", "account",          "default",       "host", "port", "mode",     "tls-profile", "allow",
-    "user",     "password-command", "password-file", "auth", "from", "tls-name", "ca-file",     "ports",
-    "ehlo",     "timeout"};
+constexpr std::array<std::string_view, 20> known_keys{
+    "defaults", "account",          "default",       "host",      "port", "mode",     "tls-profile", "allow",
+    "user",     "password-command", "password-file", "auth",      "from", "tls-name", "ca-file",     "ports",
+    "ehlo",     "timeout",          "client-cert",   "client-key"};
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
@@ -227,6 +227,10 @@ class parser {
       a.tls_name = value;
     } else if (key == "ca-file") {
       a.ca_file = value;
+    } else if (key == "client-cert") {
+      a.client_cert = value;
+    } else if (key == "client-key") {
+      a.client_key = value;
     } else if (key == "ehlo") {
       a.ehlo = value;
     }

@@ -75,6 +75,11 @@ class reply_reader {
       std::error_code ec;
       const auto n = co_await stream_.read_some(buf_.data(), buf_.size(), deadline, ec);
       if (ec) {
+        if (auto f = stream_.tls_failure_after_handshake()) {
+          code = f->code;
+          summary = f->summary;
+          co_return std::nullopt;
+        }
         code = net::cause(static_cast<net::errc>(ec.value()));
         summary = net::make_error_code(static_cast<net::errc>(ec.value())).message();
         co_return std::nullopt;
@@ -95,6 +100,11 @@ asio::awaitable<bool> send_line(net::stream& s, const std::string& line, clock::
   std::error_code ec;
   co_await s.write(line, deadline, ec);
   if (ec) {
+    if (auto f = s.tls_failure_after_handshake()) {
+      v.code = f->code;
+      v.summary = f->summary;
+      co_return false;
+    }
     v.code = net::cause(static_cast<net::errc>(ec.value()));
     v.summary = net::make_error_code(static_cast<net::errc>(ec.value())).message();
     co_return false;
@@ -269,15 +279,28 @@ asio::awaitable<handshake_outcome> real_handshake(endpoint ep, SSL_CTX* ctx, boo
       OPENSSL_free(der);
     }
   }
-  if (!smtp_after) co_return out;
+  // A TLS 1.3 server that asked for a client certificate judges it after the handshake.
+  const bool asked = tls::certificate_requested(ssl);
+  if (!smtp_after && !asked) co_return out;
   smtp_view v;
+  auto refused = [&] {
+    if (v.code != "tls.client-cert-required") return false;
+    out.ok = false;
+    out.code = v.code;
+    out.summary = v.summary;
+    return true;
+  };
   if (!ep.starttls) {
     auto g = co_await reader.next(clock::now() + ep.timeout, v.code, v.summary);
-    if (!g) co_return out;
+    if (!g) {
+      refused();
+      co_return out;
+    }
     out.greeting = g;
     if (g->code != 220) co_return out;
   }
   co_await ehlo(s, reader, ep, v);
+  if (refused()) co_return out;
   if (v.caps) out.caps_after_tls = v.caps;
   if (v.code.empty()) (void)co_await send_line(s, smtp::quit(), clock::now() + ep.timeout, v);
   co_return out;

@@ -70,7 +70,9 @@ struct handshake_outcome {
 /**
  * A real OpenSSL handshake with @p ctx (from tls::make_client_context: it decides what is
  * offered and how the chain is verified). With @p smtp_after, reads the greeting (implicit TLS)
- * and sends EHLO over TLS.
+ * and sends EHLO over TLS. When the server asked for a client certificate, it does so anyway:
+ * a TLS 1.3 server refuses a missing or unknown one only after the handshake, and that refusal
+ * is the outcome (ok = false, tls.client-cert-required).
  */
 asio::awaitable<handshake_outcome> real_handshake(endpoint ep, SSL_CTX* ctx, bool insecure, bool smtp_after,
                                                   limiter& jobs);

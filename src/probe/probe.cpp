@@ -155,8 +155,10 @@ struct shared {
     contexts_ready = true;
     std::string err;
     for (const auto& f : client_families())
-      family_ctx.push_back(tls::make_client_context(f.policy, {opts.ca_file, false}, err));
-    info_ctx = tls::make_client_context(*tls::profile("legacy"), {"", true}, err);
+      family_ctx.push_back(tls::make_client_context(f.policy, {opts.ca_file, false}, err,
+                                                    {opts.client_cert, opts.client_key}));
+    info_ctx = tls::make_client_context(*tls::profile("legacy"), {"", true}, err,
+                                        {opts.client_cert, opts.client_key});
   }
 };
 
@@ -215,8 +217,21 @@ void add_tls_findings(target_report& rep) {
   for (const auto& v : rep.versions)
     if (v.accepted && (v.version == "SSLv3" || v.version == "TLSv1.0" || v.version == "TLSv1.1"))
       old.push_back(v.version);
-  const bool strict_failed_on_tls =
-      strict && !strict->ok && strict->code.rfind("tls.cert.", 0) != 0 && strict->code.rfind("net.", 0) != 0;
+  if (rep.client_cert_required) {
+    std::string why;
+    for (const auto& c : rep.clients)
+      if (c.code == "tls.client-cert-required" && why.empty()) why = c.family + ": " + c.detail;
+    auto f = make_finding("tls.client-cert-required", severity::error,
+                          "the port requires a client certificate: TLS clients without one the server "
+                          "accepts cannot use it (the versions, suites and groups above are what its "
+                          "handshake offers all the same)",
+                          {why}, "");
+    f.remedies.push_back({"add-client-cert", "", "probe and send with --client-cert and --client-key"});
+    rep.findings.push_back(std::move(f));
+  }
+  const bool strict_failed_on_tls = strict && !strict->ok && strict->code.rfind("tls.cert.", 0) != 0 &&
+                                    strict->code.rfind("net.", 0) != 0 &&
+                                    strict->code != "tls.client-cert-required";
   if (strict_failed_on_tls && !rep.suites.empty()) {
     std::vector<std::string> ev{"postern-strict (as rustls): " + strict->code + " " + strict->detail};
     if (!modern)
@@ -440,6 +455,8 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
       c.code = h.code.empty() ? "tls.handshake-failed" : h.code;
       c.detail = h.summary;
       if (c.code.rfind("tls.cert.", 0) == 0 && !rep.chain_problem) rep.chain_problem = c.code;
+      // The server's chain is verified before it asks for the client's: this family got past it.
+      if (c.code == "tls.client-cert-required") rep.client_cert_required = rep.chain_verifies = true;
     }
     rep.clients.push_back(std::move(c));
   }
@@ -449,6 +466,10 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
 }
 
 }  // namespace
+
+std::optional<diagnose::option_problem> check_options(const options& o) {
+  return diagnose::check_client_files(o.client_cert, o.client_key);
+}
 
 report run(const options& o, const progress& on_done) {
   report r;

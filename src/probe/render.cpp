@@ -65,6 +65,7 @@ json target_json(const target_report& t) {
           {"chain", chain},
           {"chain_verifies", t.chain_verifies},
           {"chain_problem", t.chain_problem ? json(*t.chain_problem) : json(nullptr)},
+          {"client_cert_required", t.client_cert_required},
           {"clients", clients},
           {"findings", diagnose::findings_json(t.findings)},
           {"hellos_sent", t.hellos_sent},

@@ -1,6 +1,7 @@
 #include "postern/send/send.hpp"
 
 #include <openssl/ssl.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <array>
@@ -14,6 +15,7 @@
 #include "postern/send/async.hpp"
 #include "postern/smtp/data.hpp"
 #include "postern/smtp/error.hpp"
+#include "postern/tls/client_identity.hpp"
 #include "postern/tls/policy.hpp"
 #include "send/outcome.hpp"
 #include "tls/openssl_context.hpp"
@@ -119,7 +121,7 @@ class driver {
         co_return;
       }
       std::string err;
-      ctx = tls::make_client_context(*p, {o_.ca_file, o_.insecure}, err);
+      ctx = tls::make_client_context(*p, {o_.ca_file, o_.insecure}, err, {o_.client_cert, o_.client_key});
       if (!ctx) {
         fail_with({"tls.handshake-failed", "could not build the TLS context: " + err, err}, 77);
         co_return;
@@ -199,6 +201,10 @@ class driver {
                                                                  : smtp::wait_kind::command;
           co_await s.write(a.bytes, clock::now() + timeout_for(o_.timeouts, wait), ec);
           if (ec) {
+            if (tls_refused(s)) {
+              ss.connection_lost();
+              co_return false;
+            }
             ss.connection_lost();
             transport_error_ = static_cast<net::errc>(ec.value());
             co_return false;
@@ -237,6 +243,10 @@ class driver {
           } else {
             n = co_await s.read_some(buf.data(), buf.size(), deadline, ec);
           }
+          if (ec && tls_refused(s)) {
+            ss.connection_lost();
+            co_return false;
+          }
           if (ec) {
             auto e = static_cast<net::errc>(ec.value());
             if (e == net::errc::timeout && a.wait == smtp::wait_kind::greeting)
@@ -267,6 +277,17 @@ class driver {
           co_return false;
       }
     }
+  }
+
+  // A TLS 1.3 server checks the client certificate after the handshake: its refusal ends the
+  // first read or write. Reported here (tls.client-cert-required), not as net.closed.
+  bool tls_refused(net::stream& s) {
+    auto f = s.tls_failure_after_handshake();
+    if (!f) return false;
+    info("TLS refused after the handshake: " + f->detail);
+    fail_with({f->code, f->summary, f->detail}, 77);
+    tls_failed_ = true;
+    return true;
   }
 
   void collect_transcript(const smtp::session& ss) {
@@ -313,11 +334,47 @@ class driver {
 
 }  // namespace
 
+bool is_external(std::string_view mechanism) noexcept {
+  constexpr std::string_view name = "EXTERNAL";
+  if (mechanism.size() != name.size()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c =
+        mechanism[i] >= 'a' && mechanism[i] <= 'z' ? static_cast<char>(mechanism[i] - 32) : mechanism[i];
+    if (c != name[i]) return false;
+  }
+  return true;
+}
+
+std::optional<option_problem> check_options(const options& opts) {
+  const bool external = opts.auth && opts.auth->mechanism && is_external(*opts.auth->mechanism);
+  if (!opts.client_key.empty() && opts.client_cert.empty())
+    return option_problem{
+        {"usage", "a client key (" + opts.client_key + ") needs its certificate: --client-cert", ""},
+        EX_USAGE};
+  if (external && opts.client_cert.empty())
+    return option_problem{{"usage",
+                           "SASL EXTERNAL authenticates with the TLS client certificate: give one with "
+                           "--client-cert (and --client-key)",
+                           ""},
+                          EX_USAGE};
+  if (auto p = tls::check_client_identity({opts.client_cert, opts.client_key})) {
+    const bool unreadable = p->kind == tls::identity_error::unreadable;
+    return option_problem{{unreadable ? "input" : "config", p->summary, p->file},
+                          unreadable ? EX_NOINPUT : EX_CONFIG};
+  }
+  return std::nullopt;
+}
+
 asio::awaitable<report> async_send(options opts, std::vector<message> messages) {
   report r;
   r.host = opts.host;
   r.mode = opts.mode;
   r.port = opts.port ? opts.port : default_port(opts.mode);
+  if (auto p = check_options(opts)) {
+    r.error = p->what;
+    r.exit_code = p->exit_code;
+    co_return r;
+  }
   driver d(opts, messages, r);
   co_await d.run();
   r.ok = !r.error && !r.messages.empty();

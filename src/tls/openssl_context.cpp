@@ -7,12 +7,16 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <new>
@@ -30,6 +34,7 @@ struct connection_facts {
   int alert_received = -1;  ///< TLS alert description, -1 if none
   int alert_sent = -1;
   bool certificate_request_seen = false;
+  bool certificate_sent = false;  ///< we answered a CertificateRequest with a non-empty Certificate
   bool server_hello_seen = false;
   int verify_error = X509_V_OK;  ///< first verification error seen by the verify callback
   int verify_depth = -1;
@@ -61,11 +66,27 @@ connection_facts* facts(const SSL* ssl, bool create) {
   return f;
 }
 
-// Records alerts in both directions and whether the server asked for a client certificate.
+// Whether a Certificate handshake message (header included) carries at least one certificate.
+bool certificate_message_has_certs(const unsigned char* bytes, std::size_t len, bool tls13) {
+  std::size_t at = 4;  // type, 24-bit length
+  if (tls13) {
+    if (len < at + 1) return false;
+    at += 1 + bytes[at];  // certificate_request_context
+  }
+  if (len < at + 3) return false;
+  const std::size_t list = (std::size_t{bytes[at]} << 16) | (std::size_t{bytes[at + 1]} << 8) | bytes[at + 2];
+  return list > 0;
+}
+
+// Records alerts in both directions, whether the server asked for a client certificate, and
+// whether we sent one.
 void on_message(int write_p, int /*version*/, int content_type, const void* buf, std::size_t len, SSL* ssl,
                 void*) {
   const auto* bytes = static_cast<const unsigned char*>(buf);
-  if (content_type == SSL3_RT_ALERT && len >= 2) {
+  if (content_type == SSL3_RT_HANDSHAKE && len >= 4 && write_p && bytes[0] == SSL3_MT_CERTIFICATE) {
+    if (auto* f = facts(ssl, true))
+      f->certificate_sent = certificate_message_has_certs(bytes, len, SSL_version(ssl) == TLS1_3_VERSION);
+  } else if (content_type == SSL3_RT_ALERT && len >= 2) {
     if (auto* f = facts(ssl, true)) (write_p ? f->alert_sent : f->alert_received) = bytes[1];
   } else if (content_type == SSL3_RT_HANDSHAKE && len >= 1 && !write_p &&
              bytes[0] == SSL3_MT_CERTIFICATE_REQUEST) {
@@ -87,6 +108,26 @@ int on_verify(int preverify_ok, X509_STORE_CTX* store) {
       f->verify_cert = cert;
   }
   return preverify_ok;
+}
+
+// The client certificate file a context presents, for the words of a refusal.
+struct client_note {
+  std::string cert_file;
+};
+
+void free_note(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<client_note*>(ptr); }
+
+int note_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_note);
+  return index;
+}
+
+std::string client_cert_file(const SSL* ssl) {
+  const SSL_CTX* ctx = ssl != nullptr ? SSL_get_SSL_CTX(ssl) : nullptr;
+  const auto* n = ctx != nullptr && note_index() >= 0
+                      ? static_cast<const client_note*>(SSL_CTX_get_ex_data(ctx, note_index()))
+                      : nullptr;
+  return n != nullptr ? n->cert_file : std::string();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,6 +281,13 @@ std::string join_colon(const std::vector<std::string>& v) {
     out += s;
   }
   return out;
+}
+
+// OpenSSL 3.0 calls TLS 1.3's alerts "unknown".
+std::string alert_name(int a) {
+  if (a == TLS13_AD_CERTIFICATE_REQUIRED) return "certificate required";
+  if (a == TLS13_AD_MISSING_EXTENSION) return "missing extension";
+  return SSL_alert_desc_string_long(a);
 }
 
 /** Drains the error queue into "; "-separated strings. */
@@ -409,11 +457,80 @@ std::string version_name(int v) {
   return {};
 }
 
+// ---------------------------------------------------------------------------------------------
+// The client certificate.
+
+// Never prompts for a passphrase (OpenSSL's default callback reads the terminal).
+int no_passphrase(char*, int, int, void*) { return 0; }
+
+std::optional<identity_problem> unreadable(const std::string& file, const char* what) {
+  std::FILE* f = std::fopen(file.c_str(), "rb");
+  if (f != nullptr) {
+    std::fclose(f);
+    return std::nullopt;
+  }
+  const int e = errno;
+  return identity_problem{
+      identity_error::unreadable, file,
+      std::string("cannot read the client ") + what + " file " + file + ": " + std::strerror(e)};
+}
+
+/** Loads @p id into @p ctx: the certificate (and chain), then the key, checked against it. */
+std::optional<identity_problem> load_identity(SSL_CTX* ctx, const client_identity& id) {
+  ERR_clear_error();
+  auto problem = [](identity_error kind, const std::string& file, std::string text) {
+    const auto reason = drain_errors();
+    if (!reason.empty()) text += " (" + reason + ")";
+    return identity_problem{kind, file, std::move(text)};
+  };
+  if (id.cert_file.empty())
+    return problem(
+        identity_error::key_without_cert, id.key_file,
+        "a client key (" + id.key_file + ") was given without the client certificate it belongs to");
+  if (auto p = unreadable(id.cert_file, "certificate")) return p;
+  const std::string key_file = id.key_file.empty() ? id.cert_file : id.key_file;
+  if (auto p = unreadable(key_file, "key")) return p;
+  if (SSL_CTX_use_certificate_chain_file(ctx, id.cert_file.c_str()) != 1)
+    return problem(identity_error::bad_certificate, id.cert_file,
+                   "the client certificate file " + id.cert_file + " holds no usable PEM certificate");
+  BIO* bio = BIO_new_file(key_file.c_str(), "rb");
+  EVP_PKEY* key = bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, no_passphrase, nullptr) : nullptr;
+  BIO_free(bio);
+  if (key == nullptr)
+    return problem(
+        identity_error::bad_key, key_file,
+        id.key_file.empty()
+            ? "the client certificate file " + key_file +
+                  " holds no (unencrypted) PEM private key; give the key with --client-key"
+            : "the client key file " + key_file + " holds no usable (unencrypted) PEM private key");
+  const bool matches = X509_check_private_key(SSL_CTX_get0_certificate(ctx), key) == 1;
+  const bool used = matches && SSL_CTX_use_PrivateKey(ctx, key) == 1;
+  EVP_PKEY_free(key);
+  if (!matches)
+    return problem(
+        identity_error::key_mismatch, key_file,
+        "the private key in " + key_file + " does not belong to the client certificate in " + id.cert_file);
+  if (!used)
+    return problem(identity_error::bad_key, key_file, "OpenSSL refuses the client key in " + key_file);
+  ERR_clear_error();
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<identity_problem> check_client_identity(const client_identity& id) {
+  if (id.empty()) return std::nullopt;
+  ssl_ctx_ptr ctx{SSL_CTX_new(TLS_client_method())};
+  if (!ctx)
+    return identity_problem{identity_error::bad_certificate, id.cert_file,
+                            "cannot create an OpenSSL context"};
+  return load_identity(ctx.get(), id);
+}
 
 // ---------------------------------------------------------------------------------------------
 
-ssl_ctx_ptr make_client_context(const policy& p, const verify_options& v, std::string& error) {
+ssl_ctx_ptr make_client_context(const policy& p, const verify_options& v, std::string& error,
+                                const client_identity& client) {
   ERR_clear_error();
   auto fail = [&error](std::string what) {
     const auto reason = drain_errors();
@@ -512,6 +629,18 @@ ssl_ctx_ptr make_client_context(const policy& p, const verify_options& v, std::s
     }
     // The chain is judged by the policy's key floor even when the TLS level is 0.
     X509_VERIFY_PARAM_set_auth_level(SSL_CTX_get0_param(ctx.get()), auth_level_for(p));
+  }
+  if (!client.empty()) {
+    SSL_CTX_set_default_passwd_cb(ctx.get(), no_passphrase);
+    if (auto problem = load_identity(ctx.get(), client)) {
+      error = problem->summary;
+      return ssl_ctx_ptr{};
+    }
+    auto* note = new (std::nothrow) client_note{client.cert_file};
+    if (note == nullptr || note_index() < 0 || SSL_CTX_set_ex_data(ctx.get(), note_index(), note) != 1) {
+      delete note;
+      return fail("cannot attach the client certificate's name to the OpenSSL context");
+    }
   }
   ERR_clear_error();
   return ctx;
@@ -653,9 +782,10 @@ handshake_failure classify_certificate(SSL* ssl, const connection_facts* f, long
       const bool self_issued = leaf != nullptr && X509_check_issued(leaf, leaf) == X509_V_OK;
       const std::string issuer =
           subject != nullptr ? name_text(X509_get_issuer_name(subject)) : std::string();
-      // A leaf issued by a public (or well-run private) intermediate names where its issuer can be
-      // fetched (AIA caIssuers); a leaf straight from a private root usually does not. Only the
-      // former is evidence that an intermediate exists and the server forgot to send it.
+      // A lone leaf that is not self-signed: most often the server's chain file lacks the
+      // intermediate (clients that fetch AIA URLs or cache intermediates hide that mistake); the
+      // other possibility is a private CA whose root this client was not given. Either way the
+      // server sent less than a chain, whether or not the leaf names its issuer's URL.
       bool names_issuer_url = false;
       if (leaf != nullptr) {
         auto* aia =
@@ -667,20 +797,18 @@ handshake_failure classify_certificate(SSL* ssl, const connection_facts* f, long
           AUTHORITY_INFO_ACCESS_free(aia);
         }
       }
-      if (only_leaf && leaf != nullptr && !self_issued && names_issuer_url) {
+      if (only_leaf && leaf != nullptr && !self_issued) {
         out.code = "tls.cert.incomplete-chain";
-        out.summary = "the server sent only its own certificate, without the intermediate that issued it" +
-                      (issuer.empty() ? std::string() : " (" + issuer + ")") +
-                      "; the server's chain file is incomplete";
+        out.summary =
+            "the server sent only its own certificate, without the certificate that issued it" +
+            (issuer.empty() ? std::string() : " (" + issuer + ")") +
+            ": the server's chain file most likely lacks the intermediate" +
+            (names_issuer_url ? " (the certificate names its issuer's URL, so an intermediate exists)" : "") +
+            "; the other possibility is a private CA, whose root you would give with --ca-file";
       } else {
         out.code = "tls.cert.untrusted";
-        out.summary =
-            "the server's certificate chain does not lead to a trusted root" +
-            (issuer.empty() ? std::string() : ": issuer " + issuer + " is unknown") +
-            (only_leaf && !self_issued
-                 ? " (give its root with --ca-file; if it is an intermediate CA, the server's chain "
-                   "file is incomplete)"
-                 : std::string());
+        out.summary = "the server's certificate chain does not lead to a trusted root" +
+                      (issuer.empty() ? std::string() : ": issuer " + issuer + " is unknown");
       }
       break;
     }
@@ -771,25 +899,23 @@ handshake_failure classify_handshake_failure(SSL* ssl, bool received_eof) {
   }
 
   const int alert = f != nullptr ? f->alert_received : -1;
-  const std::string alert_text = alert >= 0 ? SSL_alert_desc_string_long(alert) : std::string();
+  const std::string alert_text = alert >= 0 ? alert_name(alert) : std::string();
   std::string detail;
   if (alert >= 0) detail = "alert received: " + alert_text + " (" + std::to_string(alert) + ")";
   if (f != nullptr && f->alert_sent >= 0) {
     if (!detail.empty()) detail += "; ";
-    detail += "alert sent: " + std::string(SSL_alert_desc_string_long(f->alert_sent)) + " (" +
-              std::to_string(f->alert_sent) + ")";
+    detail += "alert sent: " + alert_name(f->alert_sent) + " (" + std::to_string(f->alert_sent) + ")";
   }
   out.detail = with_errors(detail);
 
-  if (f != nullptr && f->certificate_request_seen &&
-      (alert == TLS13_AD_CERTIFICATE_REQUIRED || alert == SSL_AD_HANDSHAKE_FAILURE ||
-       alert == SSL_AD_BAD_CERTIFICATE)) {
-    out.code = "tls.client-cert-required";
-    out.summary =
-        "the server requires a client certificate (it asked for one and rejected the handshake "
-        "without it: " +
-        alert_text + ")";
-    return out;
+  if (f != nullptr) {
+    const bool closed = received_eof || has_reason(SSL_R_UNEXPECTED_EOF_WHILE_READING);
+    if (auto cc = classify_client_certificate({f->certificate_request_seen, f->certificate_sent, alert,
+                                               closed && f->alert_sent < 0, client_cert_file(ssl)})) {
+      cc->detail = out.detail;
+      cc->server_hello_seen = out.server_hello_seen;
+      return *cc;
+    }
   }
 
   out.code = "tls.handshake-failed";
@@ -806,6 +932,63 @@ handshake_failure classify_handshake_failure(SSL* ssl, bool received_eof) {
   } else {
     out.summary = "TLS handshake failed";
   }
+  return out;
+}
+
+bool certificate_requested(const SSL* ssl) {
+  const connection_facts* f = facts(ssl, false);
+  return f != nullptr && f->certificate_request_seen;
+}
+
+std::optional<handshake_failure> classify_client_certificate(const client_cert_facts& f) {
+  const int a = f.alert;
+  const bool refusal = a == TLS13_AD_CERTIFICATE_REQUIRED || a == SSL_AD_BAD_CERTIFICATE ||
+                       a == SSL_AD_CERTIFICATE_UNKNOWN || a == SSL_AD_UNKNOWN_CA || a == SSL_AD_ACCESS_DENIED;
+  const std::string alert_text = a >= 0 ? "\"" + alert_name(a) + "\" (" + std::to_string(a) + ")" : "";
+  handshake_failure out;
+  out.code = "tls.client-cert-required";
+  out.alert_received = a;
+  if (f.cert_sent) {
+    // asyncio servers close without the alert: right after the certificate, that is the refusal.
+    const bool bare_close = a < 0 && f.closed;
+    if (!refusal && !bare_close) return std::nullopt;
+    out.summary = "the server refused the given client certificate" +
+                  (f.cert_file.empty() ? std::string() : " (" + f.cert_file + ")") +
+                  (bare_close ? ": it closed the connection right after receiving it, without an alert (most "
+                                "likely a refusal)"
+                              : ": it answered it with the alert " + alert_text) +
+                  "; it accepts only certificates issued by a CA it trusts for clients";
+    return out;
+  }
+  const bool required = a == TLS13_AD_CERTIFICATE_REQUIRED ||
+                        (f.request_seen && (refusal || a == SSL_AD_HANDSHAKE_FAILURE || (a < 0 && f.closed)));
+  if (!required) return std::nullopt;
+  out.summary = std::string(
+                    "the server requires a client certificate: it asked for one during the TLS "
+                    "handshake and ") +
+                (a >= 0 ? "refused the connection without it (alert " + alert_text + ")"
+                        : "closed the connection without it") +
+                (f.cert_file.empty() ? "; give one with --client-cert and --client-key"
+                                     : "; the certificate given (" + f.cert_file +
+                                           ") was not sent, as it does not fit what the server asked for");
+  return out;
+}
+
+std::optional<handshake_failure> classify_after_handshake(SSL* ssl, bool nothing_read_yet) {
+  const connection_facts* f = facts(ssl, false);
+  if (f == nullptr) return std::nullopt;
+  auto out = classify_client_certificate({f->certificate_request_seen, f->certificate_sent, f->alert_received,
+                                          nothing_read_yet && f->alert_received < 0, client_cert_file(ssl)});
+  ERR_clear_error();
+  if (!out) return std::nullopt;
+  out->server_hello_seen = true;
+  out->detail =
+      std::string("after the TLS handshake (") + version_name(SSL_version(ssl)) + "): " +
+      (f->alert_received >= 0 ? "alert received: " + alert_name(f->alert_received) + " (" +
+                                    std::to_string(f->alert_received) + ")"
+                              : std::string("the server closed the connection without an alert")) +
+      (f->certificate_request_seen ? "; the server had sent a CertificateRequest" : "") +
+      (f->certificate_sent ? "; a client certificate was sent" : "; no client certificate was sent");
   return out;
 }
 

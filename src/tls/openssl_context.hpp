@@ -9,6 +9,7 @@
 #include <system_error>
 #include <vector>
 
+#include "postern/tls/client_identity.hpp"
 #include "postern/tls/policy.hpp"
 
 namespace postern::tls {
@@ -39,8 +40,12 @@ struct verify_options {
  * The context owns a message callback and a verify callback that record alerts, a
  * CertificateRequest and the first verification error for classify_handshake_failure:
  * callers must not replace them (SSL_CTX_set_msg_callback / SSL_set_verify).
+ *
+ * A non-empty @p client is loaded as the certificate (and key) to present when the server
+ * asks for one; a file that does not load is an error (check_client_identity's summary).
  */
-ssl_ctx_ptr make_client_context(const policy& p, const verify_options& v, std::string& error);
+ssl_ctx_ptr make_client_context(const policy& p, const verify_options& v, std::string& error,
+                                const client_identity& client = {});
 
 /**
  * Per-connection setup on an SSL made from such a context: SNI (skipped for IP
@@ -84,5 +89,35 @@ struct handshake_failure {
  * @param received_eof true when the peer closed the connection during the handshake
  */
 handshake_failure classify_handshake_failure(SSL* ssl, bool received_eof);
+
+/** Whether the server sent a CertificateRequest on this connection (so far). */
+bool certificate_requested(const SSL* ssl);
+
+/**
+ * For a connection whose handshake succeeded but whose first read or write then failed: with
+ * TLS 1.3 a server checks the client's certificate only after the client's Finished, so its
+ * certificate_required (116) or bad_certificate/unknown_ca alert arrives on the first read.
+ * Returns tls.client-cert-required when the alert (or, while @p nothing_read_yet, a close right
+ * after a CertificateRequest that got no certificate) says so; nullopt when the failure is not about a client
+ * certificate.
+ */
+std::optional<handshake_failure> classify_after_handshake(SSL* ssl, bool nothing_read_yet);
+
+/** The facts classify_client_certificate reasons on (pure, for tests). */
+struct client_cert_facts {
+  bool request_seen = false;  ///< the server sent a CertificateRequest
+  bool cert_sent = false;     ///< we answered it with a non-empty Certificate
+  int alert = -1;             ///< the alert the server sent, -1 if none
+  bool closed = false;        ///< the server closed the connection (no alert; only with alert -1)
+  std::string cert_file;      ///< the certificate given (for the summary), "" if none
+};
+/**
+ * tls.client-cert-required when the facts say the server wants a (different) client
+ * certificate: alert certificate_required (116); or, after a CertificateRequest, the alerts
+ * handshake_failure (40, only when no certificate was sent), bad_certificate (42),
+ * certificate_unknown (46), unknown_ca (48), access_denied (49), or a close without an alert
+ * (asyncio servers send none). The summary says whether the given certificate was refused.
+ */
+std::optional<handshake_failure> classify_client_certificate(const client_cert_facts& f);
 
 }  // namespace postern::tls

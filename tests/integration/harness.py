@@ -477,8 +477,8 @@ class Certs:
         self._make_ca_db("inter")
         self.intermediate = self._p("inter.crt")
         self._key_and_csr("chainleaf", "localhost")
-        # Like every publicly issued leaf, it names its issuer's URL (AIA caIssuers): that is what
-        # tells an incomplete chain apart from a private root postern was not given.
+        # Like every publicly issued leaf, it names its issuer's URL (AIA caIssuers); a lone leaf
+        # is tls.cert.incomplete-chain with or without it (make_lone_leaf has none).
         leaf = self._sign("inter", "chainleaf", _LEAF_EXT.format(san=LOCALHOST_SAN) +
                           "authorityInfoAccess = caIssuers;URI:http://ca.invalid/intermediate.crt\n")
         self.incomplete = CertPair(leaf, self._p("chainleaf.key"), chain=leaf)
@@ -1200,6 +1200,108 @@ def make_not_yet_valid(certs):
                       start="20900101000000Z", end="20950101000000Z")
     certs.not_yet_valid = CertPair(crt, certs._p("notyet.key"))
     return certs.not_yet_valid
+
+
+_CLIENT_EXT = """\
+[ ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+"""
+
+
+def make_client_certs(certs):
+    """Client certificates for tls.client-cert-required and SASL EXTERNAL (written into certs.dir).
+
+    certs.client          CertPair, CN=postern test client, clientAuth, signed by the test root CA
+                          (the CA the client-certificate servers trust); .both = cert + key in one file
+    certs.foreign_client  CertPair, CN=postern stranger, under a second, unrelated root CA
+    """
+    if getattr(certs, "client", None):
+        return certs.client
+    certs._key_and_csr("client", "postern test client")
+    certs.client = CertPair(certs._sign("ca", "client", _CLIENT_EXT), certs._p("client.key"))
+    certs.client.both = certs._cat("client-both.pem", certs.client.cert, certs.client.key)
+    run(["openssl", "req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+         "-keyout", certs._p("otherca.key"), "-out", certs._p("otherca.crt"),
+         "-subj", "/O=postern tests/CN=postern other root CA",
+         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+    certs._make_ca_db("otherca")
+    certs._key_and_csr("stranger", "postern stranger")
+    certs.foreign_client = CertPair(certs._sign("otherca", "stranger", _CLIENT_EXT), certs._p("stranger.key"))
+    return certs.client
+
+
+def make_lone_leaf(certs):
+    """A localhost leaf under the test intermediate WITHOUT an issuer URL (no AIA), served alone
+    (.chain is the leaf only): tls.cert.incomplete-chain whether or not a leaf names its issuer.
+    Needs Certs(variants=True) (the intermediate)."""
+    if getattr(certs, "lone_leaf", None):
+        return certs.lone_leaf
+    certs._key_and_csr("loneleaf", "localhost")
+    leaf = certs._sign("inter", "loneleaf", _LEAF_EXT.format(san=LOCALHOST_SAN))
+    certs.lone_leaf = CertPair(leaf, certs._p("loneleaf.key"), chain=leaf)
+    return certs.lone_leaf
+
+
+class AiosmtpdClientCert(_ProcessServer):
+    """servers/aiosmtpd_clientcert.py: aiosmtpd demanding a client certificate issued by the test
+    CA (ssl.CERT_REQUIRED) on an implicit-TLS and a STARTTLS port; AUTH offers only EXTERNAL,
+    which succeeds with that certificate. max_version "TLSv1_2" keeps TLS 1.3 out.
+
+      implicit, starttls   ports
+      store                MessageStore; each message's meta has client_cn, auth_cn, authzid
+      auth_attempts()      the "AUTH EXTERNAL cn=... authzid=... -> ok|FAILED" lines
+    """
+
+    def __init__(self, certs, max_version=None):
+        self.certs = certs
+        self.max_version = max_version
+        self.base = None
+        self.proc = None
+
+    def __enter__(self):
+        self.base = _make_tempdir("postern-aiosmtpd-cc-")
+        try:
+            self.store_dir = os.path.join(self.base, "store")
+            os.makedirs(self.store_dir)
+            self.store = MessageStore(self.store_dir, strip_received=False)
+            self.implicit = free_port()
+            self.starttls = free_port()
+            self.log_path = os.path.join(self.base, "server.log")
+            cmd = [DEBIAN_PYTHON, os.path.join(SERVERS, "aiosmtpd_clientcert.py"), "--host", LOOPBACK4,
+                   "--implicit-port", str(self.implicit), "--starttls-port", str(self.starttls),
+                   "--cert", self.certs.server.cert, "--key", self.certs.server.key,
+                   "--client-ca", self.certs.ca_file, "--store", self.store_dir]
+            if self.max_version:
+                cmd += ["--max-version", self.max_version]
+            self._log = open(self.log_path, "wb")
+            self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT)
+            wait_listening(LOOPBACK4, self.implicit, proc=self.proc)
+            wait_listening(LOOPBACK4, self.starttls, proc=self.proc)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def log_tail(self, n=40):
+        lines = self.log_text().splitlines(True)[-n:]
+        return "\n--- aiosmtpd_clientcert log (tail) ---\n" + "".join(lines) if lines else ""
+
+    def auth_attempts(self):
+        return [l for l in self.log_text().splitlines() if "AUTH EXTERNAL" in l]
+
+    def wait_for_messages(self, n, timeout=30.0, rcpt=None, match=None):
+        return self.store.wait_for_messages(n, timeout, rcpt=rcpt, match=match)
 
 
 class TlsListener(_ProcessServer):

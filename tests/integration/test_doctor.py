@@ -32,7 +32,11 @@ FAULTS = ("silent", "endless-ehlo", "long-line", "starttls-injection", "no-start
 
 # The remedy vocabulary, in the order remedies must appear when several apply.
 REMEDY_ORDER = ("use-other-mode", "use-other-port", "use-weaker-profile", "set-tls-name", "add-ca-file",
-                "fix-server", "use-insecure")
+                "add-client-cert", "replace-client-cert", "fix-server", "use-insecure")
+# A lone leaf (tls.cert.incomplete-chain) most likely lacks its intermediate: installing it on the
+# server comes before trusting the issuer as a private CA (issue 8 part 5).
+REMEDY_ORDER_FOR = {"tls.cert.incomplete-chain": ("use-other-mode", "use-other-port", "use-weaker-profile",
+                                                  "set-tls-name", "fix-server", "add-ca-file", "use-insecure")}
 # Actions the implementation also uses for causes none of the above fits (network and
 # SMTP-level causes); accepted for net.* and smtp.* findings only, outside the order check.
 OTHER_ACTIONS = ("check-target", "retry-later")
@@ -96,8 +100,9 @@ class DoctorCase(PosternTestCase):
                 self.assertIsInstance(r.get("security_note"), str, w)
                 if r.get("action") in OTHER_ACTIONS and f["code"].startswith(("net.", "smtp.")):
                     continue
-                self.assertIn(r.get("action"), REMEDY_ORDER, f"remedy action outside the vocabulary{w}")
-                ranks.append(REMEDY_ORDER.index(r["action"]))
+                order = REMEDY_ORDER_FOR.get(f["code"], REMEDY_ORDER)
+                self.assertIn(r.get("action"), order, f"remedy action outside the vocabulary{w}")
+                ranks.append(order.index(r["action"]))
                 if r["action"] in ("use-weaker-profile", "use-insecure"):
                     self.assertTrue(r["security_note"].strip(), f"{r['action']} needs a security_note{w}")
                 if r["action"] == "use-weaker-profile":
@@ -105,7 +110,7 @@ class DoctorCase(PosternTestCase):
                 if r["action"] == "use-insecure":
                     self.assertIn("--insecure", r["command"], w)
             self.assertEqual(ranks, sorted(ranks), f"remedies of {f['code']} not in the safest-first order "
-                             f"{REMEDY_ORDER}{w}")
+                             f"{REMEDY_ORDER_FOR.get(f['code'], REMEDY_ORDER)}{w}")
             if "use-insecure" in self.actions(f):
                 self.assertEqual(f["remedies"][-1]["action"], "use-insecure", f"use-insecure must come last{w}")
         routes = j.get("routes_tried")
@@ -272,6 +277,7 @@ class DoctorTlsNegotiation(DoctorCase):
         s = listeners["client_cert"]
         res = self.doctor(s.port, mode="tls", server=s)
         j, main = self.assertDiagnosis(res, EX_NOPERM, "tls.client-cert-required")
+        self.assertIn("add-client-cert", self.actions(main), self.why(res))
         self.assertNoInsecure(res, main)
         self.assertNotIn("use-weaker-profile", self.actions(main), self.why(res))
 
@@ -363,12 +369,16 @@ class DoctorCertificates(DoctorCase):
         self.assertNoProfileRemedy(res, main)
 
     def test_untrusted_private_ca(self):
-        # The leaf is issued by the test CA, which is not in the system store and
-        # names no issuer URL (no AIA): an untrusted root, not an incomplete chain.
+        # The leaf is issued by the test CA, which is not in the system store, and is sent
+        # alone: a lone leaf that is not self-signed is tls.cert.incomplete-chain (with or
+        # without AIA), whose summary names the private CA as the other possibility and whose
+        # remedies are fix-server (the intermediate) first, then --ca-file with the issuer.
         res = self.doctor(postfix.implicit, mode="tls", ca=False)
-        j, main = self.assertDiagnosis(res, EX_NOPERM, "tls.cert.untrusted")
+        j, main = self.assertDiagnosis(res, EX_NOPERM, "tls.cert.incomplete-chain")
+        self.assertIn("private CA", main["summary"], self.why(res))
         acts = self.actions(main)
         self.assertIn("add-ca-file", acts, self.why(res))
+        self.assertLess(acts.index("fix-server"), acts.index("add-ca-file"), self.why(res))
         if "use-insecure" in acts:
             self.assertLess(acts.index("add-ca-file"), acts.index("use-insecure"), self.why(res))
         self.assertNoProfileRemedy(res, main)

@@ -1,7 +1,7 @@
 #pragma once
 /**
  * @file SASL client mechanisms for SMTP AUTH (RFC 4954): PLAIN, LOGIN, CRAM-MD5 and
- * SCRAM-SHA-256 through libgsasl, XOAUTH2 by hand (libgsasl lacks it).
+ * SCRAM-SHA-256 through libgsasl, XOAUTH2 and EXTERNAL (RFC 4422 appendix A) by hand.
  *
  *   auth::credentials c{"user", "secret"};
  *   auto mech = auth::choose(caps.auth, std::nullopt);          // "SCRAM-SHA-256" if offered
@@ -29,7 +29,8 @@ const std::vector<std::string>& supported_mechanisms();
 /**
  * Picks the mechanism to use: @p forced if given (case-insensitive; must be supported,
  * need not be offered — the server's answer decides), else the strongest of
- * supported_mechanisms() that the server @p offered. XOAUTH2 is chosen only when forced.
+ * supported_mechanisms() that the server @p offered. XOAUTH2 and EXTERNAL are chosen only
+ * when forced.
  * @return nullopt when nothing fits.
  */
 std::optional<std::string> choose(const std::vector<std::string>& offered,
@@ -49,6 +50,8 @@ std::optional<std::string> choose(const std::vector<std::string>& offered,
  *   completed; XOAUTH2's step() answers the server's JSON error challenge with "" (no error),
  *   after which the server replies 535.
  * - XOAUTH2's initial_response() sets smtp::errc::invalid_argument if user or token contain \x01.
+ * - EXTERNAL sends credentials.user as the authorization identity (base64), or "=" (empty: the
+ *   server derives the identity from the TLS client certificate); the secret is unused.
  */
 std::unique_ptr<smtp::sasl_mechanism> make_mechanism(std::string_view mechanism, const credentials& c,
                                                      std::error_code& ec);

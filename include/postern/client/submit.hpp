@@ -45,9 +45,11 @@ struct route_policy {
 
 /** Certificate verification and the TLS name; verification is never turned off by a fallback. */
 struct tls_options {
-  std::string ca_file;    ///< PEM roots instead of the system's
-  std::string tls_name;   ///< name to verify instead of the host (when connecting by address)
-  bool insecure = false;  ///< no verification at all: explicit only
+  std::string ca_file;      ///< PEM roots instead of the system's
+  std::string tls_name;     ///< name to verify instead of the host (when connecting by address)
+  bool insecure = false;    ///< no verification at all: explicit only
+  std::string client_cert;  ///< PEM client certificate presented when the server asks (may hold the key)
+  std::string client_key;   ///< PEM private key of client_cert, when not in that file
 };
 
 /** What a secret provider is asked for: one connection's credentials. */
@@ -60,8 +62,9 @@ struct secret_request {
 /** SMTP AUTH. The secret is asked for per connection, so an OAuth2 token can be refreshed. */
 struct auth_options {
   std::string user;
-  std::optional<std::string>
-      mechanism;       ///< PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, XOAUTH2; else the strongest
+  /** PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, XOAUTH2, or EXTERNAL (the TLS client certificate is the
+      credential; user is then the optional authorization identity); unset: the strongest offered. */
+  std::optional<std::string> mechanism;
   std::string secret;  ///< used when there is no provider
   /** Returns the password or bearer token, called before each connection that may authenticate.
       An exception it throws ends the submission with cause smtp.auth-failed and its what(). */

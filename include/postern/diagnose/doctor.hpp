@@ -16,6 +16,7 @@
  */
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,25 @@ struct target {
   std::vector<std::uint16_t> other_ports{465, 587, 25};         ///< where to look for secure alternatives
   /** After this long without a greeting, a second connection checks for an implicit-TLS port. */
   std::chrono::milliseconds silence_window{std::chrono::seconds(3)};
+  std::string client_cert{};  ///< PEM client certificate every attempt presents when asked; "" = none
+  std::string client_key{};   ///< PEM private key of client_cert; "" = it is in client_cert
 };
+
+/** A problem with the options themselves, found without connecting. */
+struct option_problem {
+  std::string code;     ///< "usage" (exit 64), "input" (66: a file cannot be read), "config" (78)
+  std::string summary;  ///< names the file
+  int exit_code = 64;   ///< sysexits.h
+};
+
+/**
+ * Checks a client certificate and key (PEM) before any connection: they load and belong
+ * together, and a key comes with its certificate. Both empty: nothing to check.
+ */
+std::optional<option_problem> check_client_files(const std::string& cert_file, const std::string& key_file);
+
+/** check_client_files() on @p t's client certificate. */
+std::optional<option_problem> check_target(const target& t);
 
 /** Runs the whole investigation; never throws for network or TLS problems. */
 diagnosis run(const target& t);

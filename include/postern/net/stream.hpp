@@ -63,6 +63,13 @@ class stream {
   asio::awaitable<void> write(std::string_view bytes, clock::time_point deadline, std::error_code& ec);
 
   bool tls_active() const noexcept { return tls_; }
+  /**
+   * After a read or write failed on an established TLS connection: whether the server's alert
+   * (or its close right after a CertificateRequest, before any data came) says it wants a
+   * (different) client certificate (TLS 1.3 servers say so only after the handshake).
+   * nullopt when TLS is not active or the failure is about something else.
+   */
+  std::optional<tls_failure> tls_failure_after_handshake();
   /** The SSL object once TLS is active (for handshake reports), else nullptr. */
   void* native_ssl() noexcept;
   /** The address actually connected to, e.g. "127.0.0.1" or "::1". */
@@ -75,6 +82,7 @@ class stream {
   std::optional<asio::ssl::context> ssl_ctx_;
   std::optional<asio::ssl::stream<asio::ip::tcp::socket&>> tls_stream_;
   bool tls_ = false;
+  bool tls_read_any_ = false;  ///< some application data arrived over TLS
 };
 
 /**

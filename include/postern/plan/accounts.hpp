@@ -32,7 +32,9 @@ struct account {
   std::string from;
   std::string tls_name;
   std::string ca_file;
-  std::string ports;  ///< "465,587", validated
+  std::string client_cert;  ///< PEM client certificate (`client-cert`)
+  std::string client_key;   ///< its PEM private key (`client-key`); "" = in client_cert
+  std::string ports;        ///< "465,587", validated
   std::string ehlo;
   double timeout = 0;    ///< seconds per step; 0 = built-in defaults
   std::size_t line = 0;  ///< where `account NAME` is, for messages

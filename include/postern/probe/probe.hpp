@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "postern/diagnose/doctor.hpp"
 #include "postern/diagnose/finding.hpp"
 
 namespace postern::probe {
@@ -37,8 +38,10 @@ struct target {
 
 struct options {
   std::vector<target> targets;
-  std::string ca_file;   ///< PEM roots for verification; "" = the system's roots
-  std::string tls_name;  ///< name to verify and send as SNI; "" = the target's host
+  std::string ca_file;      ///< PEM roots for verification; "" = the system's roots
+  std::string tls_name;     ///< name to verify and send as SNI; "" = the target's host
+  std::string client_cert;  ///< PEM client certificate the client families present when asked; "" = none
+  std::string client_key;   ///< PEM private key of client_cert; "" = it is in client_cert
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};  ///< per step of each connection
   unsigned jobs = 8;                                            ///< connections at once (all targets)
   std::string ehlo = "localhost";                               ///< EHLO name
@@ -109,6 +112,9 @@ struct target_report {
   std::vector<certificate> chain;
   bool chain_verifies = false;
   std::optional<std::string> chain_problem;  ///< tls.cert.* code
+  /** The port refuses TLS clients without a client certificate (or refused the one given):
+      the families' handshakes failed with tls.client-cert-required. */
+  bool client_cert_required = false;
   std::vector<client_result> clients;
   std::vector<diagnose::finding> findings;
   long elapsed_ms = 0;
@@ -121,6 +127,9 @@ struct report {
   /** 0 when every target was reachable, 69 (EX_UNAVAILABLE) otherwise; findings do not count. */
   int exit_code() const noexcept;
 };
+
+/** The checks run() needs before connecting (the client certificate and key); nullopt when fine. */
+std::optional<diagnose::option_problem> check_options(const options& o);
 
 /** Called once per finished target (done of total), from the thread that called run(). */
 using progress = std::function<void(std::size_t done, std::size_t total, const target_report& finished)>;

@@ -13,6 +13,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "postern/net/mode.hpp"
@@ -37,9 +38,10 @@ struct timeouts {
 };
 
 struct auth_options {
-  std::string user;
-  std::string secret;                    ///< password, or bearer token for XOAUTH2
-  std::optional<std::string> mechanism;  ///< force one; else the strongest offered
+  std::string user;    ///< for EXTERNAL: the authorization identity ("" = from the certificate)
+  std::string secret;  ///< password, or bearer token for XOAUTH2; unused by EXTERNAL
+  std::optional<std::string> mechanism;  ///< force one; else the strongest offered (never EXTERNAL or
+                                         ///< XOAUTH2: those only when forced; EXTERNAL needs client_cert)
 };
 
 /** A failure in plain words with its DESIGN.md cause code. */
@@ -61,6 +63,8 @@ struct options {
   std::string ca_file;                 ///< PEM roots instead of the system's
   std::string tls_name;                ///< name to verify instead of host (when connecting by address)
   bool insecure = false;               ///< skip certificate verification: explicit only
+  std::string client_cert;             ///< PEM client certificate to present when the server asks; "" = none
+  std::string client_key;              ///< PEM private key of client_cert; "" = it is in client_cert
   std::string ehlo_domain;             ///< default: this machine's host name
   std::optional<auth_options> auth;
   bool allow_plaintext_auth = false;
@@ -107,6 +111,24 @@ struct report {
   int exit_code = 0;                               ///< sysexits.h value for this outcome
   std::vector<smtp::transcript_event> transcript;  ///< credentials redacted
 };
+
+/** Whether @p mechanism names SASL EXTERNAL (any case): the TLS client certificate is the credential. */
+bool is_external(std::string_view mechanism) noexcept;
+
+/** A problem with the options themselves, found without connecting. */
+struct option_problem {
+  failure what;        ///< code "usage" (64), "input" (66: a file cannot be read) or "config" (78)
+  int exit_code = 64;  ///< sysexits.h
+};
+
+/**
+ * The checks send() runs before connecting, for callers that connect otherwise first (routing):
+ * the client certificate and key load and belong together; --auth EXTERNAL has a client
+ * certificate to use. nullopt when the options are fine.
+ *
+ *   if (auto p = send::check_options(o)) { std::cerr << p->what.summary; return p->exit_code; }
+ */
+std::optional<option_problem> check_options(const options& opts);
 
 /**
  * Connects once and sends each message in order over that connection. Never throws

@@ -314,7 +314,7 @@ TEST(MakeMechanism, EverySupportedMechanismCanBeCreated) {
 
 TEST(SupportedMechanisms, StrongestFirst) {
   EXPECT_EQ(supported_mechanisms(),
-            (std::vector<std::string>{"SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN", "XOAUTH2"}));
+            (std::vector<std::string>{"SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN", "XOAUTH2", "EXTERNAL"}));
 }
 
 TEST(Choose, StrongestOffered) {
@@ -339,6 +339,35 @@ TEST(Choose, Xoauth2OnlyWhenForced) {
   EXPECT_EQ(choose({"XOAUTH2"}, std::nullopt), std::nullopt);
   EXPECT_EQ(choose({"XOAUTH2", "LOGIN"}, std::nullopt), "LOGIN");
   EXPECT_EQ(choose({"XOAUTH2"}, "xoauth2"), "XOAUTH2");
+}
+
+TEST(Choose, ExternalOnlyWhenForced) {
+  EXPECT_EQ(choose({"EXTERNAL"}, std::nullopt), std::nullopt);
+  EXPECT_EQ(choose({"EXTERNAL", "PLAIN"}, std::nullopt), "PLAIN");
+  EXPECT_EQ(choose({"EXTERNAL"}, "external"), "EXTERNAL");
+}
+
+// ---- EXTERNAL (RFC 4422 appendix A) ---------------------------------------------------------
+
+TEST(External, EmptyAuthzidIsEquals) {
+  std::error_code ec;
+  auto m = make_mechanism("EXTERNAL", {"", ""}, ec);
+  ASSERT_TRUE(m) << ec.message();
+  EXPECT_EQ(m->initial_response(ec), "=");
+  EXPECT_FALSE(ec);
+}
+
+TEST(External, AuthzidIsBase64) {
+  std::error_code ec;
+  auto m = make_mechanism("external", {"alice@example.org", "ignored"}, ec);
+  ASSERT_TRUE(m) << ec.message();
+  EXPECT_EQ(m->name(), "EXTERNAL");
+  EXPECT_EQ(m->initial_response(ec), "YWxpY2VAZXhhbXBsZS5vcmc=");
+  // A server that ignored the initial response asks once more; a second challenge is a failure.
+  EXPECT_EQ(m->step("", ec), "YWxpY2VAZXhhbXBsZS5vcmc=");
+  EXPECT_FALSE(ec);
+  m->step("", ec);
+  EXPECT_EQ(ec, smtp::errc::auth_failed);
 }
 
 TEST(Choose, ForcedNeedNotBeOfferedButMustBeSupported) {

@@ -71,6 +71,20 @@ TEST(ParseConfig, FullExample) {
   EXPECT_EQ(cfg->find("nope"), nullptr);
 }
 
+TEST(ParseConfig, ClientCertificateKeys) {
+  std::string error;
+  auto cfg = parse(
+      "defaults\n  client-cert /etc/postern/me.pem\naccount a\n  host x\n  client-key /etc/postern/me.key\n"
+      "account b\n  host y\n  client-cert \"/etc/postern/both.pem\"\n",
+      error);
+  ASSERT_TRUE(cfg) << error;
+  EXPECT_EQ(cfg->accounts[0].client_cert, "/etc/postern/me.pem");
+  EXPECT_EQ(cfg->accounts[0].client_key, "/etc/postern/me.key");
+  EXPECT_EQ(cfg->accounts[1].client_cert, "/etc/postern/both.pem");
+  EXPECT_EQ(cfg->accounts[1].client_key, "");
+  EXPECT_EQ(error_of("account a\n  host x\n  client-cert\n"), "line 3: 'client-cert' needs a value");
+}
+
 TEST(ParseConfig, DefaultsAreInheritedButAllowIsPerAccount) {
   std::string error;
   auto cfg = parse(kExample, error);

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 
 #include <cstdio>
 
@@ -405,16 +406,32 @@ TEST_F(Handshake, MissingIntermediate) {
   EXPECT_THAT(f.summary, HasSubstr("CN=postern test intermediate"));
 }
 
-// A leaf straight from a private root that the client was not given: not an incomplete chain.
-TEST_F(Handshake, LeafFromUnknownPrivateRootIsUntrusted) {
+// The same without an issuer URL (AIA): a lone leaf that is not self-signed is still an
+// incomplete chain.
+TEST_F(Handshake, MissingIntermediateWithoutAiaIsIncompleteChain) {
+  auto leaf = test::make_cert({.common_name = host, .dns_names = {host}}, pki_->leaf_key.get(),
+                              pki_->inter.get(), pki_->inter_key.get());
+  server(leaf.get(), /*send_intermediate=*/false);
+  const auto r = connect("strict");
+  ASSERT_FALSE(r.client_ok);
+  const auto f = failure(r);
+  EXPECT_EQ(f.code, "tls.cert.incomplete-chain");
+  EXPECT_THAT(f.summary, AllOf(HasSubstr("CN=postern test intermediate"), HasSubstr("lacks the intermediate"),
+                               HasSubstr("private CA")));
+}
+
+// A leaf straight from a private root that the client was not given, sent alone. The rule changed:
+// this was tls.cert.untrusted (no AIA URL); a lone leaf is now tls.cert.incomplete-chain, whose
+// summary names the private CA as the other possibility.
+TEST_F(Handshake, LeafFromUnknownPrivateRootAloneIsIncompleteChain) {
   test::pki other;
   auto leaf = other.leaf({host}, /*by_intermediate=*/false);
   server(leaf.get(), /*send_intermediate=*/false, other.leaf_key.get());
   const auto r = connect("strict");
   ASSERT_FALSE(r.client_ok);
   const auto f = failure(r);
-  EXPECT_EQ(f.code, "tls.cert.untrusted");
-  EXPECT_THAT(f.summary, HasSubstr("--ca-file"));
+  EXPECT_EQ(f.code, "tls.cert.incomplete-chain");
+  EXPECT_THAT(f.summary, AllOf(HasSubstr("private CA"), HasSubstr("--ca-file")));
 }
 
 TEST_F(Handshake, UnknownRootIsUntrusted) {
@@ -490,6 +507,213 @@ TEST_F(Handshake, ServerClosingWithoutAlert) {
   const auto f = failure(r);
   EXPECT_EQ(f.code, "tls.handshake-failed");
   EXPECT_THAT(f.summary, HasSubstr("closed the connection during the TLS handshake"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client certificates
+
+std::string write_key(EVP_PKEY* key) {
+  const std::string path = test::write_pem({});
+  FILE* f = std::fopen(path.c_str(), "w");
+  PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(f);
+  return path;
+}
+
+std::string append(const std::string& a, const std::string& b) {
+  const std::string path = test::write_pem({});
+  FILE* out = std::fopen(path.c_str(), "w");
+  for (const auto& in_path : {a, b}) {
+    FILE* in = std::fopen(in_path.c_str(), "r");
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, in)) > 0;) std::fwrite(buf, 1, n, out);
+    std::fclose(in);
+  }
+  std::fclose(out);
+  return path;
+}
+
+TEST(ClassifyClientCertificate, Rules) {
+  // TLS 1.3: certificate_required after the handshake, no certificate given.
+  auto f = classify_client_certificate({.request_seen = true, .alert = TLS13_AD_CERTIFICATE_REQUIRED});
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->code, "tls.client-cert-required");
+  EXPECT_THAT(f->summary, AllOf(HasSubstr("requires a client certificate"), HasSubstr("--client-cert")));
+  // 116 is unambiguous even if the CertificateRequest was not seen.
+  EXPECT_TRUE(classify_client_certificate({.alert = TLS13_AD_CERTIFICATE_REQUIRED}));
+  // TLS 1.2: handshake_failure after a CertificateRequest answered with nothing.
+  EXPECT_TRUE(classify_client_certificate({.request_seen = true, .alert = SSL_AD_HANDSHAKE_FAILURE}));
+  // ...or a close without an alert (asyncio servers).
+  EXPECT_TRUE(classify_client_certificate({.request_seen = true, .closed = true}));
+  // Without a CertificateRequest these say nothing about client certificates.
+  EXPECT_FALSE(classify_client_certificate({.alert = SSL_AD_HANDSHAKE_FAILURE}));
+  EXPECT_FALSE(classify_client_certificate({.closed = true}));
+  EXPECT_FALSE(classify_client_certificate({.request_seen = true, .alert = SSL_AD_PROTOCOL_VERSION}));
+  EXPECT_FALSE(classify_client_certificate({.request_seen = true, .alert = 0}));  // close_notify
+  // A certificate was sent and refused: say so, naming the file.
+  for (int a : {SSL_AD_BAD_CERTIFICATE, SSL_AD_CERTIFICATE_UNKNOWN, SSL_AD_UNKNOWN_CA, SSL_AD_ACCESS_DENIED,
+                TLS13_AD_CERTIFICATE_REQUIRED}) {
+    auto g = classify_client_certificate({true, true, a, false, "/etc/me.pem"});
+    ASSERT_TRUE(g) << a;
+    EXPECT_EQ(g->code, "tls.client-cert-required");
+    EXPECT_THAT(g->summary,
+                AllOf(HasSubstr("refused the given client certificate"), HasSubstr("/etc/me.pem")));
+  }
+  // With a certificate sent, handshake_failure may be about anything else.
+  EXPECT_FALSE(classify_client_certificate({true, true, SSL_AD_HANDSHAKE_FAILURE, false, "me.pem"}));
+  // A bare close right after sending it (asyncio servers send no alert) is most likely the refusal.
+  auto bare = classify_client_certificate({true, true, -1, true, "me.pem"});
+  ASSERT_TRUE(bare);
+  EXPECT_THAT(bare->summary,
+              AllOf(HasSubstr("refused the given client certificate"), HasSubstr("most likely")));
+}
+
+class ClientCertificate : public Handshake {
+ protected:
+  void SetUp() override {
+    Handshake::SetUp();
+    client_key_ = test::make_rsa_key();
+    cert_ = test::make_cert({.common_name = "client.example.test", .extended_key_usage = "clientAuth"},
+                            client_key_.get(), pki_->root.get(), pki_->root_key.get());
+    cert_file_ = test::write_pem({cert_.get()});
+    key_file_ = write_key(client_key_.get());
+  }
+  void TearDown() override {
+    std::remove(cert_file_.c_str());
+    std::remove(key_file_.c_str());
+    Handshake::TearDown();
+  }
+  /** A server that requires a client certificate issued by the pki's root. */
+  SSL_CTX* demanding_server(int max_version) {
+    auto leaf = pki_->leaf({host});
+    SSL_CTX* s = server(leaf.get());
+    SSL_CTX_set_max_proto_version(s, max_version);
+    SSL_CTX_set_verify(s, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(s), pki_->root.get());
+    return s;
+  }
+  test::handshake_result connect_with(const client_identity& id) {
+    std::string error;
+    client_ctx_ = make_client_context(named("strict"), {.ca_file = roots_}, error, id);
+    EXPECT_NE(client_ctx_, nullptr) << error;
+    client_.reset(SSL_new(client_ctx_.get()));
+    server_ssl_.reset(SSL_new(server_ctx_));
+    EXPECT_TRUE(prepare_connection(client_.get(), host, false, error)) << error;
+    return test::run_handshake(client_.get(), server_ssl_.get());
+  }
+  /** TLS 1.3: the client's first read gets the server's verdict on its certificate. */
+  std::optional<handshake_failure> first_read() {
+    char buf[64];
+    EXPECT_LE(SSL_read(client_.get(), buf, sizeof buf), 0);
+    return classify_after_handshake(client_.get(), true);
+  }
+  test::pkey_ptr client_key_;
+  test::x509_ptr cert_;
+  std::string cert_file_, key_file_;
+};
+
+TEST_F(ClientCertificate, Tls13RequiredShowsOnTheFirstReadAfterTheHandshake) {
+  demanding_server(TLS1_3_VERSION);
+  const auto r = connect_with({});
+  ASSERT_TRUE(r.client_ok);  // TLS 1.3: the client's side of the handshake is done
+  EXPECT_TRUE(certificate_requested(client_.get()));
+  const auto f = first_read();
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->code, "tls.client-cert-required");
+  EXPECT_EQ(f->alert_received, TLS13_AD_CERTIFICATE_REQUIRED);
+  EXPECT_THAT(f->summary, HasSubstr("--client-cert"));
+}
+
+TEST_F(ClientCertificate, Tls13CertificateFromAnotherCaIsRefused) {
+  demanding_server(TLS1_3_VERSION);
+  test::pki other;
+  auto foreign = test::make_cert({.common_name = "stranger", .extended_key_usage = "clientAuth"},
+                                 client_key_.get(), other.root.get(), other.root_key.get());
+  const std::string foreign_file = test::write_pem({foreign.get()});
+  const auto r = connect_with({foreign_file, key_file_});
+  ASSERT_TRUE(r.client_ok);
+  const auto f = first_read();
+  std::remove(foreign_file.c_str());
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->code, "tls.client-cert-required");
+  EXPECT_THAT(f->summary, AllOf(HasSubstr("refused the given client certificate"), HasSubstr(foreign_file)));
+}
+
+TEST_F(ClientCertificate, Tls12CertificateFromAnotherCaIsRefusedInTheHandshake) {
+  demanding_server(TLS1_2_VERSION);
+  test::pki other;
+  auto foreign = test::make_cert({.common_name = "stranger", .extended_key_usage = "clientAuth"},
+                                 client_key_.get(), other.root.get(), other.root_key.get());
+  const std::string foreign_file = test::write_pem({foreign.get()});
+  const auto r = connect_with({foreign_file, key_file_});
+  std::remove(foreign_file.c_str());
+  ASSERT_FALSE(r.client_ok);
+  const auto f = failure(r);
+  EXPECT_EQ(f.code, "tls.client-cert-required");
+  EXPECT_THAT(f.summary, HasSubstr("refused the given client certificate"));
+}
+
+TEST_F(ClientCertificate, AcceptedCertificateConnects) {
+  for (int v : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    demanding_server(v);
+    const auto r = connect_with({cert_file_, key_file_});
+    ASSERT_TRUE(r.client_ok) << v << ": " << failure(r).summary << " / " << failure(r).detail;
+    EXPECT_TRUE(r.server_ok) << v;
+    EXPECT_TRUE(certificate_requested(client_.get())) << v;
+    // Data flows: the server accepted the certificate (TLS 1.3 would refuse it on this read).
+    ASSERT_EQ(SSL_write(server_ssl_.get(), "220 ok\r\n", 8), 8) << v;
+    char buf[16];
+    EXPECT_EQ(SSL_read(client_.get(), buf, sizeof buf), 8) << v;
+  }
+}
+
+TEST_F(ClientCertificate, KeyMayBeInTheCertificateFile) {
+  const std::string both = append(cert_file_, key_file_);
+  EXPECT_FALSE(check_client_identity({both, ""}));
+  demanding_server(TLS1_2_VERSION);
+  EXPECT_TRUE(connect_with({both, ""}).client_ok);
+  std::remove(both.c_str());
+}
+
+TEST_F(ClientCertificate, ProblemsAreFoundBeforeConnecting) {
+  EXPECT_FALSE(check_client_identity({}));
+  EXPECT_FALSE(check_client_identity({cert_file_, key_file_}));
+
+  auto p = check_client_identity({"/nonexistent/me.pem", key_file_});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->kind, identity_error::unreadable);
+  EXPECT_EQ(p->file, "/nonexistent/me.pem");
+  EXPECT_THAT(p->summary, HasSubstr("/nonexistent/me.pem"));
+
+  p = check_client_identity({"", key_file_});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->kind, identity_error::key_without_cert);
+
+  p = check_client_identity({key_file_, key_file_});  // a key where the certificate should be
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->kind, identity_error::bad_certificate);
+  EXPECT_THAT(p->summary, HasSubstr(key_file_));
+
+  p = check_client_identity({cert_file_, cert_file_});  // no key in there
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->kind, identity_error::bad_key);
+
+  p = check_client_identity({cert_file_, ""});  // key "in the certificate file", but it is not
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->kind, identity_error::bad_key);
+  EXPECT_THAT(p->summary, HasSubstr("--client-key"));
+
+  auto other_key = test::make_rsa_key();
+  const std::string other_key_file = write_key(other_key.get());
+  p = check_client_identity({cert_file_, other_key_file});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->kind, identity_error::key_mismatch);
+  EXPECT_THAT(p->summary, AllOf(HasSubstr(other_key_file), HasSubstr(cert_file_)));
+  // make_client_context refuses the same, with the same words.
+  std::string error;
+  EXPECT_EQ(make_client_context(named("strict"), {}, error, {cert_file_, other_key_file}), nullptr);
+  EXPECT_EQ(error, p->summary);
+  std::remove(other_key_file.c_str());
 }
 
 }  // namespace

@@ -73,7 +73,7 @@ x509_ptr make_cert(const cert_spec& spec, EVP_PKEY* key, X509* issuer, EVP_PKEY*
     add_ext(cert.get(), signer, NID_key_usage, "critical,keyCertSign,cRLSign");
   } else {
     add_ext(cert.get(), signer, NID_basic_constraints, "critical,CA:FALSE");
-    add_ext(cert.get(), signer, NID_ext_key_usage, "serverAuth");
+    add_ext(cert.get(), signer, NID_ext_key_usage, spec.extended_key_usage);
     std::string san;
     for (const auto& d : spec.dns_names) san += (san.empty() ? "DNS:" : ",DNS:") + d;
     for (const auto& i : spec.ip_names) san += (san.empty() ? "IP:" : ",IP:") + i;

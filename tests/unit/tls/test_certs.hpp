@@ -32,7 +32,8 @@ struct cert_spec {
   long not_before_offset = -3600;      ///< seconds from now
   long not_after_offset = 86400 * 30;  ///< seconds from now
   bool is_ca = false;
-  std::string ca_issuers_url;  ///< AIA caIssuers, as publicly issued leaves carry
+  std::string ca_issuers_url;                     ///< AIA caIssuers, as publicly issued leaves carry
+  std::string extended_key_usage = "serverAuth";  ///< leaves only; "clientAuth" for client certificates
 };
 
 /** Signs @p spec for @p key with @p issuer_key; self-signed when @p issuer is null. */
