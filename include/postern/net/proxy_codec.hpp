@@ -88,8 +88,8 @@ class socks5_client {
 /**
  * The client side of an HTTP CONNECT tunnel. Sends `CONNECT host:port HTTP/1.1` with a Host
  * header and, when @p user is not empty, `Proxy-Authorization: Basic …`. A 2xx reply opens the
- * tunnel once its header ends; 407 is auth_failed; any other status is refused (the status line
- * is the reason). At most @p max_head bytes of status line and headers are accepted.
+ * tunnel once its header ends; 407 (and 401, which tinyproxy sends) is auth_failed; any other
+ * status is refused (the status line is the reason). At most @p max_head bytes of status line and headers are accepted.
  */
 class http_connect_client {
  public:

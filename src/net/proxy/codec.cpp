@@ -333,7 +333,9 @@ bool http_connect_client::on_status_line() {
   }
   status_ = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
   const std::string text = escape(line.substr(9));
-  if (status_ == 407) {
+  // 407 is the proxy's own "authentication required"; before the tunnel exists a 401 can only
+  // come from the proxy too (tinyproxy answers a wrong BasicAuth with 401).
+  if (status_ == 407 || status_ == 401) {
     fail(failure_kind::auth_failed, status_, "the proxy wants other credentials (" + text + ")");
     return false;
   }

@@ -231,6 +231,7 @@ TEST(HttpConnect, Refusals) {
            {"HTTP/1.0 403 Access violation\r\n\r\n", failure_kind::refused, 403},
            {"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n",
             failure_kind::auth_failed, 407},
+           {"HTTP/1.0 401 Unauthorized\r\n\r\n", failure_kind::auth_failed, 401},
            {"HTTP/1.1 502 Bad Gateway\r\n\r\n", failure_kind::refused, 502},
            {"HTTP/1.1 100 Continue\r\n\r\n", failure_kind::refused, 100},
            {"220 mail ESMTP\r\n", failure_kind::bad_reply, -1},
