@@ -16,11 +16,13 @@
  */
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "postern/diagnose/finding.hpp"
 #include "postern/net/mode.hpp"
+#include "postern/net/proxy.hpp"
 
 namespace postern::diagnose {
 
@@ -35,6 +37,8 @@ struct target {
   std::vector<std::uint16_t> other_ports{465, 587, 25};         ///< where to look for secure alternatives
   /** After this long without a greeting, a second connection checks for an implicit-TLS port. */
   std::chrono::milliseconds silence_window{std::chrono::seconds(3)};
+  /** Every attempt goes through this SOCKS5 or HTTP CONNECT proxy (docs/proxy.md). */
+  std::optional<net::proxy> proxy{};
 };
 
 /** Runs the whole investigation; never throws for network or TLS problems. */

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "postern/diagnose/finding.hpp"
+#include "postern/net/proxy.hpp"
 
 namespace postern::probe {
 
@@ -42,6 +43,7 @@ struct options {
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};  ///< per step of each connection
   unsigned jobs = 8;                                            ///< connections at once (all targets)
   std::string ehlo = "localhost";                               ///< EHLO name
+  std::optional<net::proxy> proxy{};  ///< every connection goes through this proxy (docs/proxy.md)
 };
 
 /** What a port speaks. */
