@@ -234,6 +234,7 @@ int run_send(const send_args& a) {
                         EX_NOPERM};
   }
   o.allow_plaintext_auth = a.allow_plaintext_auth;
+  o.proxy = resolve_proxy(a.proxy, a.proxy_from_env);
   const auto other_ports = a.ports.empty() ? std::vector<std::uint16_t>{} : parse_ports(a.ports);
   auto messages = build_messages(a);
 
@@ -305,6 +306,7 @@ int run_send(const send_args& a) {
       q.base.ca_file = o.ca_file;
       q.base.tls_name = o.tls_name;
       q.base.ehlo_domain = o.ehlo_domain;
+      q.base.proxy = o.proxy;
       if (a.timeout > 0) q.base.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout * 1000));
       if (!other_ports.empty()) q.base.other_ports = other_ports;
       q.allow = a.allow;
@@ -343,6 +345,7 @@ int run_send(const send_args& a) {
   if (a.verbose) print_transcript(r);
   if (!diag && !r.ok && r.error && worth_diagnosing(r.error->code)) {
     diagnose::target t{o.host, r.port, r.mode, o.ca_file, o.tls_name, o.ehlo_domain};
+    t.proxy = o.proxy;
     if (a.timeout > 0) t.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout * 1000));
     // send looks at other ports only when asked (--ports); doctor looks by default.
     t.other_ports = other_ports;
@@ -465,6 +468,7 @@ command add_send_command(CLI::App& app) {
   send_cmd->add_option("--ports", a->ports,
                        "ports automatic routing tries (default 465,587,25); with a mode, where to look for "
                        "alternatives when it fails");
+  add_proxy_options(*send_cmd, a->proxy, a->proxy_from_env);
   send_cmd->add_flag("--json", a->json, "print one JSON result object");
   send_cmd->add_flag("-v,--verbose", a->verbose, "print the SMTP transcript (credentials redacted)");
   auto acct = add_account_options(*send_cmd);
