@@ -96,6 +96,16 @@ class SendThroughSocks5(ProxyTestCase):
         res = self.send(postfix.implicit, "--tls", dante.url)
         self.assertDelivered(res, postfix, "tls")
 
+    def test_automatic_routing(self):
+        # No mode: the planner's attempts go through the proxy too.
+        before = len(dante.connections_to(aio.implicit))
+        res = run_postern(["send", "--server", "localhost", "--ports", f"{aio.implicit},{aio.starttls}",
+                           "--ca-file", certs.ca_file, "--from", "sender@example.org", "--to", self.rcpt,
+                           "--timeout", "10", "--json", "--proxy", dante.url, self.file])
+        self.assertDelivered(res, aio, "tls")
+        self.assertTrue(res.json["route"]["automatic"], res.describe())
+        self.assertGreater(len(dante.connections_to(aio.implicit)), before, dante.log_tail())
+
     def test_transcript_names_the_proxy(self):
         res = run_postern(["send", "--server", f"localhost:{aio.starttls}", "--starttls", "--ca-file",
                            certs.ca_file, "--from", "sender@example.org", "--to", self.rcpt, "--timeout", "10",
