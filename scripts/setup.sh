@@ -11,6 +11,7 @@ packages=(
   postfix python3-aiosmtpd
   swaks libnet-ssleay-perl curl msmtp python3 time
   sslscan testssl.sh chromium cargo rustc librust-rustls-dev git-email
+  dante-server microsocks tinyproxy
 )
 
 missing=()
@@ -38,4 +39,10 @@ fi
 if [ -f /etc/postfix/main.cf ] && postfix status >/dev/null 2>&1; then
   postfix stop >/dev/null 2>&1 || true
 fi
+# Likewise the proxies' own instances (tinyproxy on 8888, danted): the tests start their own.
+for svc in tinyproxy danted; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    systemctl stop "$svc" || true
+  fi
+done
 echo "setup: all packages present"

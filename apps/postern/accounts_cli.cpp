@@ -31,6 +31,13 @@ std::string server_of(const plan::account& acc) {
   return acc.port ? host + ":" + std::to_string(*acc.port) : host;
 }
 
+// The account's proxy with the password hidden, or null.
+json proxy_of(const plan::account& acc) {
+  std::string error;
+  const auto p = acc.proxy.empty() ? std::nullopt : net::parse_proxy(acc.proxy, error);
+  return p ? json(p->to_string()) : json(nullptr);
+}
+
 }  // namespace
 
 void apply_account(send_args& a, const plan::account& acc, const explicit_flags& given) {
@@ -61,6 +68,7 @@ void apply_account(send_args& a, const plan::account& acc, const explicit_flags&
   if (!given.ports && !acc.ports.empty()) a.ports = acc.ports;
   if (!given.ehlo && !acc.ehlo.empty()) a.ehlo = acc.ehlo;
   if (!given.timeout && acc.timeout > 0) a.timeout = acc.timeout;
+  if (!given.proxy && !acc.proxy.empty()) a.proxy = acc.proxy;
 }
 
 loaded_config load_config(const std::string& path_given, bool required) {
@@ -123,6 +131,7 @@ void apply_account_options(const account_options& o, CLI::App& cmd, send_args& a
       g.ports = given(cmd, "--ports");
       g.ehlo = given(cmd, "--ehlo");
       g.timeout = given(cmd, "--timeout");
+      g.proxy = given(cmd, "--proxy");
       apply_account(a, *acc, g);
     }
   }
@@ -156,6 +165,7 @@ command add_accounts_command(CLI::App& app) {
                                      {"allow", acc.allow},
                                      {"from", acc.from},
                                      {"user", acc.user},
+                                     {"proxy", proxy_of(acc)},
                                      {"default", &acc == def}});
           std::cout << j.dump(2) << "\n";
           return 0;

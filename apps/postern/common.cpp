@@ -62,6 +62,27 @@ std::vector<std::uint16_t> parse_ports(const std::string& list) {
   return out;
 }
 
+void add_proxy_options(CLI::App& cmd, std::string& url, bool& from_env) {
+  cmd.add_option("--proxy", url,
+                 "connect through this proxy: socks5://[USER:PASSWORD@]HOST[:PORT] or "
+                 "http://[USER:PASSWORD@]HOST:PORT (docs/proxy.md)");
+  cmd.add_flag("--proxy-from-env", from_env, "use the proxy in all_proxy / ALL_PROXY (ignored without this)");
+}
+
+std::optional<net::proxy> resolve_proxy(const std::string& url, bool from_env) {
+  std::string error;
+  if (!url.empty()) {
+    auto p = net::parse_proxy(url, error);
+    if (!p) throw usage_error{"usage", "--proxy: " + error, EX_USAGE};
+    return p;
+  }
+  if (!from_env) return std::nullopt;
+  std::string variable;
+  auto p = net::proxy_from_environment(error, variable);
+  if (!p && !error.empty()) throw usage_error{"config", error, EX_CONFIG};
+  return p;
+}
+
 json findings_json(const std::vector<diagnose::finding>& findings) {
   return diagnose::findings_json(findings);
 }

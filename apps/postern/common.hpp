@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "postern/diagnose/finding.hpp"
+#include "postern/net/proxy.hpp"
 #include "postern/plan/accounts.hpp"
 
 namespace postern::cli {
@@ -49,8 +50,10 @@ struct send_args {
   std::string user, password_file, password_command, auth;
   bool allow_plaintext_auth = false;
   std::string ehlo;
-  std::string ports;       ///< "465,587,25"
-  std::string state_file;  ///< host memory (SQLite); "" = $XDG_STATE_HOME/postern/hosts.sqlite
+  std::string ports;            ///< "465,587,25"
+  std::string proxy;            ///< --proxy URL (docs/proxy.md)
+  bool proxy_from_env = false;  ///< --proxy-from-env: ALL_PROXY when --proxy is not given
+  std::string state_file;       ///< host memory (SQLite); "" = $XDG_STATE_HOME/postern/hosts.sqlite
   bool accept_downgrade = false;
   bool json = false, verbose = false;
 };
@@ -77,7 +80,7 @@ command add_accounts_command(CLI::App& app);  ///< `postern accounts`: the accou
 struct explicit_flags {
   bool server = false, mode = false, profile = false, allow = false, from = false, user = false,
        password = false, auth = false, ca_file = false, tls_name = false, ports = false, ehlo = false,
-       timeout = false, client_cert = false;
+       timeout = false, client_cert = false, proxy = false;
 };
 /** Fills @p a from @p acc, except the fields in @p given (mode tls/starttls/plain/auto; server =
  * host[:port]). */
@@ -116,6 +119,13 @@ int run_sendmail_mode(int argc, char** argv);
 
 /** "host", "host:port", "[v6]:port"; port 0 when absent. */
 std::pair<std::string, std::uint16_t> split_server(const std::string& s);
+/** --proxy URL and --proxy-from-env on @p cmd (send, doctor, probe). */
+void add_proxy_options(CLI::App& cmd, std::string& url, bool& from_env);
+/**
+ * The proxy to use: @p url when given, else (only with @p from_env) all_proxy / ALL_PROXY, else
+ * none. Throws usage_error for a bad URL (EX_USAGE) or a bad variable (EX_CONFIG).
+ */
+std::optional<net::proxy> resolve_proxy(const std::string& url, bool from_env);
 /** "465,587,25" */
 std::vector<std::uint16_t> parse_ports(const std::string& list);
 /** Reads all of a stream. */

@@ -27,6 +27,8 @@ struct doctor_args {
   std::string ca_file, tls_name, ports, ehlo, client_cert, client_key;
   double timeout = 0;
   bool json = false;
+  std::string proxy;
+  bool proxy_from_env = false;
 };
 
 int run_doctor(const doctor_args& a) {
@@ -50,6 +52,7 @@ int run_doctor(const doctor_args& a) {
   t.ehlo_domain = a.ehlo;
   if (a.timeout > 0) t.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout * 1000));
   if (!a.ports.empty()) t.other_ports = parse_ports(a.ports);
+  t.proxy = resolve_proxy(a.proxy, a.proxy_from_env);
   if (auto p = diagnose::check_target(t)) throw usage_error{p->code, p->summary, p->exit_code};
   auto d = diagnose::run(t);
   if (a.json) {
@@ -92,6 +95,7 @@ command add_doctor_command(CLI::App& app) {
   doctor_cmd->add_option("--ports", da->ports,
                          "other ports to look for secure alternatives (default 465,587,25)");
   doctor_cmd->add_option("--ehlo", da->ehlo, "EHLO name");
+  add_proxy_options(*doctor_cmd, da->proxy, da->proxy_from_env);
   doctor_cmd->add_flag("--json", da->json, "print one JSON object");
   return {doctor_cmd, [da] { return run_doctor(*da); }};
 }

@@ -16,6 +16,8 @@ struct probe_args {
   double timeout = 0;
   unsigned jobs = 8;
   bool json = false;
+  std::string proxy;
+  bool proxy_from_env = false;
 };
 
 int run_probe(const probe_args& a) {
@@ -37,6 +39,7 @@ int run_probe(const probe_args& a) {
   if (!a.ehlo.empty()) o.ehlo = a.ehlo;
   if (a.timeout > 0) o.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout * 1000));
   o.jobs = a.jobs;
+  o.proxy = resolve_proxy(a.proxy, a.proxy_from_env);
 
   // A progress line on a terminal, when there is more than one port to wait for.
   const bool show = isatty(STDERR_FILENO) && (o.targets.size() > 1 || o.targets.front().port == 0);
@@ -75,6 +78,7 @@ command add_probe_command(CLI::App& app) {
   cmd->add_option("--client-key", pa->client_key, "PEM private key of --client-cert");
   cmd->add_option("--timeout", pa->timeout, "seconds for each step of each connection (default 10)");
   cmd->add_option("--jobs", pa->jobs, "connections at once (default 8)");
+  add_proxy_options(*cmd, pa->proxy, pa->proxy_from_env);
   cmd->add_flag("--json", pa->json, "print one JSON object (schema: docs/probe.md)");
   cmd->add_option("--html", pa->html, "also write a self-contained HTML report to FILE");
   cmd->add_option("--ehlo", pa->ehlo, "EHLO name (default localhost)");

@@ -142,6 +142,7 @@ int run_send(const send_args& a) {
                         EX_NOPERM};
     q.auth->allow_plaintext = a.allow_plaintext_auth;
   }
+  q.proxy = resolve_proxy(a.proxy, a.proxy_from_env);
   q.memory.path = a.state_file;
   q.memory.accept_downgrade = a.accept_downgrade;
   q.messages = build_messages(a);
@@ -240,6 +241,7 @@ command add_send_command(CLI::App& app) {
   send_cmd->add_option("--ports", a->ports,
                        "ports automatic routing tries (default 465,587,25); with a mode, where to look for "
                        "alternatives when it fails");
+  add_proxy_options(*send_cmd, a->proxy, a->proxy_from_env);
   send_cmd->add_flag("--json", a->json, "print one JSON result object");
   send_cmd->add_flag("-v,--verbose", a->verbose, "print the SMTP transcript (credentials redacted)");
   auto acct = add_account_options(*send_cmd);

@@ -4,15 +4,20 @@
 // memory; the reports are printed as a JSON array in thread order.
 //
 //   send_auto --server HOST[:PORT] --from A --to B [--to C] [--ca-file F] [--tls-name N]
-//             [--state FILE] [--allow compat|legacy] [--ports LIST] [--threads N] < message.eml
+//             [--state FILE] [--allow compat|legacy] [--ports LIST] [--threads N]
+//             [--user U] [--transcript] < message.eml
+// --user U: SMTP AUTH; the password is read from $SEND_AUTO_PASSWORD by a secret provider, each
+// time a connection needs it. --transcript: the SMTP conversation on stderr as it happens.
 //
 // Exit code: the (first failed) report's, sysexits.h; 64 for bad arguments.
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <iterator>
 #include <optional>
 #include <postern/client/submit.hpp>
 #include <postern/version.hpp>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -24,6 +29,13 @@ int main(int argc, char** argv) {
   int threads = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string_view flag = argv[i];
+    if (flag == "--transcript") {  // credentials arrive here already redacted
+      q.on_transcript = [](const postern::smtp::transcript_event& e) {
+        using who = postern::smtp::transcript_event::who;
+        std::cerr << (e.from == who::client ? "> " : e.from == who::server ? "< " : "* ") << e.text << "\n";
+      };
+      continue;
+    }
     if (i + 1 >= argc) {
       std::cerr << "send_auto: " << flag << " needs a value\n";
       return 64;
@@ -43,6 +55,15 @@ int main(int argc, char** argv) {
       q.tls.tls_name = value;
     } else if (flag == "--state") {
       q.memory.path = value;
+    } else if (flag == "--user") {
+      q.auth = postern::client::auth_options{};
+      q.auth->user = value;
+      q.auth->secret_provider = [](const postern::client::secret_request& r) -> std::string {
+        std::cerr << "send_auto: password asked for " << r.user << " at " << r.host << ":" << r.port << "\n";
+        const char* p = std::getenv("SEND_AUTO_PASSWORD");
+        if (!p) throw std::runtime_error("SEND_AUTO_PASSWORD is not set");
+        return p;
+      };
     } else if (flag == "--threads") {
       threads = std::stoi(value);
     } else if (flag == "--allow") {

@@ -105,6 +105,7 @@ class submission {
     o_.ca_file = q_.tls.ca_file;
     o_.tls_name = q_.tls.tls_name;
     o_.insecure = q_.tls.insecure;
+    o_.proxy = q_.proxy;
     o_.client_cert = q_.tls.client_cert;
     o_.client_key = q_.tls.client_key;
     o_.ehlo_domain = q_.ehlo_domain;
@@ -279,6 +280,7 @@ class submission {
     diagnose::target t;
     t.host = o_.host;
     t.ca_file = o_.ca_file;
+    t.proxy = o_.proxy;
     t.client_cert = o_.client_cert;
     t.client_key = o_.client_key;
     t.tls_name = o_.tls_name;

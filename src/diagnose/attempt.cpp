@@ -94,11 +94,11 @@ asio::awaitable<attempt_result> run_attempt(attempt_spec spec) {
   auto step = [&] { return clock::now() + spec.timeout; };
   net::stream s(co_await asio::this_coro::executor);
   // GCC 12 miscompiles co_await inside an if condition: every await is its own statement here.
-  const auto connect_ec = co_await s.connect(spec.host, spec.port, step());
+  const auto connect_ec = co_await s.connect(spec.host, spec.port, step(), spec.proxy);
   if (auto ec = connect_ec) {
     auto e = static_cast<net::errc>(ec.value());
     out.code = net::cause(e);
-    out.summary = net::make_error_code(e).message();
+    out.summary = s.error_text(ec);
     co_return out;
   }
   out.connected = true;
@@ -140,8 +140,8 @@ asio::awaitable<attempt_result> run_attempt(attempt_spec spec) {
   if (spec.mode != net::mode::implicit_tls && spec.silence_window.count() > 0) {
     // Named first: GCC 12 mishandles coroutine-call temporaries inside a co_await operand.
     auto read = reader.next(greeting_deadline, out, true);
-    auto check =
-        net::tls_port_check(spec.host, spec.port, clock::now() + spec.silence_window, greeting_deadline);
+    auto check = net::tls_port_check(spec.host, spec.port, clock::now() + spec.silence_window,
+                                     greeting_deadline, spec.proxy);
     auto r = co_await (std::move(read) || std::move(check));
     if (r.index() == 1) {
       if (std::get<1>(r)) {

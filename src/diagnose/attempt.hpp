@@ -31,6 +31,7 @@ struct attempt_spec {
   bool handshake_only = false;  // stop once TLS is up (follow-up probes need no more)
   std::chrono::milliseconds timeout{10000};
   std::chrono::milliseconds silence_window{0};  // >0: check for an implicit-TLS port when silent this long
+  std::optional<net::proxy> proxy{};            // connect through it
 };
 
 struct attempt_result {

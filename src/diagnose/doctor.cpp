@@ -37,8 +37,11 @@ const char* to_string(severity s) noexcept {
 int exit_code_for_cause(const std::string& code) noexcept {
   auto starts = [&](const char* p) { return code.rfind(p, 0) == 0; };
   if (code.empty()) return EX_OK;
-  if (code == "net.refused" || code == "net.dns" || code == "net.unreachable" || code == "smtp.rejected")
+  if (code == "net.refused" || code == "net.dns" || code == "net.unreachable" || code == "smtp.rejected" ||
+      code == "net.proxy-unreachable" || code == "net.proxy-refused")
     return EX_UNAVAILABLE;
+  if (code == "net.proxy-auth-failed") return EX_NOPERM;
+  if (code == "net.proxy-bad-reply") return EX_PROTOCOL;
   if (starts("net.") || code == "smtp.transient" || code == "smtp.outcome-unknown") return EX_TEMPFAIL;
   if (code == "smtp.bad-reply" || code == "smtp.reply-too-long") return EX_PROTOCOL;
   return EX_NOPERM;  // tls.*, mode.*, smtp.starttls-*, smtp.auth-*
@@ -220,6 +223,7 @@ class investigation {
     s.tls_name = t_.tls_name;
     if (!t_.ehlo_domain.empty()) s.ehlo_domain = t_.ehlo_domain;
     s.timeout = t_.timeout;
+    s.proxy = t_.proxy;
     return s;
   }
 
@@ -258,6 +262,7 @@ class investigation {
     if (!t_.client_cert.empty() && extra.find("--client-cert") == std::string::npos)
       c += " --client-cert " + t_.client_cert +
            (t_.client_key.empty() ? "" : " --client-key " + t_.client_key);
+    if (t_.proxy) c += " --proxy " + t_.proxy->to_string();
     if (!t_.tls_name.empty() && extra.find("--tls-name") == std::string::npos)
       c += " --tls-name " + t_.tls_name;
     if (!extra.empty()) c += " " + extra;
@@ -488,6 +493,21 @@ class investigation {
                                     "a tarpit, or a different protocol"});
     else if (f.code == "net.closed" || f.code == "smtp.transient")
       f.remedies.push_back({"retry-later", "", "the server closed or deferred the session; try again later"});
+    else if (t_.proxy && f.code == "net.proxy-unreachable")
+      f.remedies.push_back(
+          {"check-proxy", "", "nothing answers at the " + t_.proxy->describe() + ": check --proxy"});
+    else if (t_.proxy && f.code == "net.proxy-auth-failed")
+      f.remedies.push_back(
+          {"check-proxy", "", "check the user name and password in the proxy URL (USER:PASSWORD@)"});
+    else if (t_.proxy && f.code == "net.proxy-refused")
+      f.remedies.push_back({"check-proxy", "",
+                            "the proxy could not or would not reach " + where +
+                                ": check the server's address and port, and the proxy's rules"});
+    else if (t_.proxy && f.code == "net.proxy-bad-reply")
+      f.remedies.push_back({"check-proxy", "",
+                            "the --proxy address does not answer as a " +
+                                std::string(t_.proxy->type == net::proxy::kind::socks5 ? "SOCKS5" : "HTTP") +
+                                " proxy: check its scheme and port"});
     else if (f.code == "smtp.starttls-missing")
       f.remedies.push_back({"fix-server", "",
                             "ask the operator to enable STARTTLS; postern never falls back to "

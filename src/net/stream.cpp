@@ -3,6 +3,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
+#include <array>
 #include <asio/connect.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
@@ -12,6 +14,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "postern/net/proxy_codec.hpp"
 #include "tls/openssl_context.hpp"
 
 namespace postern::net {
@@ -39,6 +42,14 @@ class category final : public std::error_category {
         return "connected, but the server sent no greeting in time";
       case errc::closed:
         return "the server closed the connection";
+      case errc::proxy_unreachable:
+        return "could not connect to the proxy";
+      case errc::proxy_refused:
+        return "the proxy did not connect to the server";
+      case errc::proxy_auth_failed:
+        return "the proxy rejected the credentials";
+      case errc::proxy_bad_reply:
+        return "the proxy's answer is not SOCKS5 or HTTP";
     }
     return "unknown network error";
   }
@@ -50,6 +61,75 @@ errc classify_io(const std::error_code& ec) {
   if (ec == asio::error::network_unreachable || ec == asio::error::host_unreachable) return errc::unreachable;
   if (ec == asio::error::timed_out) return errc::timeout;
   return errc::closed;
+}
+
+// "mail.example.org:587", "[2001:db8::1]:25"
+std::string host_port(const std::string& host, std::uint16_t port) {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// Drives a proxy_codec client over the socket to the proxy. Reads at most bytes_wanted() at
+// a time, so nothing of the tunnel (a greeting, a TLS answer) is read here.
+template <class Client>
+asio::awaitable<std::error_code> proxy_handshake(asio::ip::tcp::socket& sock, Client& c, const proxy& via,
+                                                 const std::string& target, clock::time_point deadline,
+                                                 std::string& detail) {
+  asio::steady_timer timer(sock.get_executor());
+  std::array<char, 512> buf{};
+  const std::string who = "the " + via.describe();
+  for (;;) {
+    const std::string out = c.take_output();
+    if (!out.empty()) {
+      timer.expires_at(deadline);
+      auto w =
+          co_await (asio::async_write(sock, asio::buffer(out), use_tuple) || timer.async_wait(use_tuple));
+      if (w.index() == 1) {
+        detail = who + " did not take the request in time";
+        co_return errc::timeout;
+      }
+      auto [wec, n] = std::get<0>(w);
+      if (wec) {
+        detail = who + " closed the connection: " + wec.message();
+        co_return errc::proxy_refused;
+      }
+    }
+    if (c.state() != proxy_codec::step::need_more) break;
+    timer.expires_at(deadline);
+    const std::size_t want = std::min(c.bytes_wanted(), buf.size());
+    auto r = co_await (sock.async_read_some(asio::buffer(buf.data(), want), use_tuple) ||
+                       timer.async_wait(use_tuple));
+    if (r.index() == 1) {
+      detail = who + " did not answer in time";
+      co_return errc::timeout;
+    }
+    auto [rec, n] = std::get<0>(r);
+    if (rec && n == 0) {
+      // Nothing at all is how some proxies say no (dante for a client its rules do not allow).
+      detail = who + (c.answered() ? " closed the connection in the middle of its reply"
+                                   : " closed the connection without answering");
+      co_return c.answered() ? errc::proxy_bad_reply : errc::proxy_refused;
+    }
+    c.feed(std::string_view(buf.data(), n));
+  }
+  if (c.state() == proxy_codec::step::done) co_return std::error_code{};
+  const auto& f = c.error();
+  switch (f.kind) {
+    case proxy_codec::failure_kind::refused:
+      detail = who + " did not connect to " + target + ": " + f.reason;
+      co_return errc::proxy_refused;
+    case proxy_codec::failure_kind::auth_failed:
+      detail = who + ": " + f.reason;
+      co_return errc::proxy_auth_failed;
+    case proxy_codec::failure_kind::bad_request:
+      detail = "cannot ask the proxy for " + target + ": " + f.reason;
+      co_return errc::dns;
+    case proxy_codec::failure_kind::bad_reply:
+    case proxy_codec::failure_kind::none:
+      break;
+  }
+  detail = who + " answered with something that is not " +
+           (via.type == proxy::kind::socks5 ? "SOCKS5" : "HTTP") + ": " + f.reason;
+  co_return errc::proxy_bad_reply;
 }
 
 }  // namespace
@@ -75,6 +155,14 @@ const char* cause(errc e) noexcept {
       return "net.greeting-timeout";
     case errc::closed:
       return "net.closed";
+    case errc::proxy_unreachable:
+      return "net.proxy-unreachable";
+    case errc::proxy_refused:
+      return "net.proxy-refused";
+    case errc::proxy_auth_failed:
+      return "net.proxy-auth-failed";
+    case errc::proxy_bad_reply:
+      return "net.proxy-bad-reply";
   }
   return "net.closed";
 }
@@ -83,7 +171,38 @@ stream::stream(asio::any_io_executor ex) : ex_(ex), socket_(ex) {}
 stream::~stream() { close(); }
 
 asio::awaitable<std::error_code> stream::connect(std::string host, std::uint16_t port,
-                                                 clock::time_point deadline) {
+                                                 clock::time_point deadline, std::optional<proxy> via) {
+  error_detail_.clear();
+  via_ = std::move(via);
+  if (!via_) {
+    const auto ec = co_await connect_tcp(host, port, deadline);
+    co_return ec;
+  }
+  const auto ec = co_await connect_tcp(via_->host, via_->port, deadline);
+  if (ec) {
+    const std::string why = ec == errc::dns ? "its name did not resolve" : ec.message();
+    error_detail_ = "no connection to the " + via_->describe() + ": " + why;
+    co_return ec == errc::timeout ? ec : make_error_code(errc::proxy_unreachable);
+  }
+  const std::string target = host_port(host, port);
+  std::error_code hec;
+  if (via_->type == proxy::kind::socks5) {
+    proxy_codec::socks5_client c(host, port, via_->user, via_->password);
+    hec = co_await proxy_handshake(socket_, c, *via_, target, deadline, error_detail_);
+  } else {
+    proxy_codec::http_connect_client c(host, port, via_->user, via_->password);
+    hec = co_await proxy_handshake(socket_, c, *via_, target, deadline, error_detail_);
+  }
+  if (hec) close();
+  co_return hec;
+}
+
+std::string stream::error_text(std::error_code ec) const {
+  return error_detail_.empty() ? ec.message() : error_detail_;
+}
+
+asio::awaitable<std::error_code> stream::connect_tcp(const std::string& host, std::uint16_t port,
+                                                     clock::time_point deadline) {
   asio::ip::tcp::resolver resolver(ex_);
   asio::steady_timer timer(ex_, deadline);
   auto resolved =
@@ -191,13 +310,14 @@ asio::awaitable<void> stream::write(std::string_view bytes, clock::time_point de
     ec.clear();
 }
 
-asio::awaitable<bool> speaks_tls(std::string host, std::uint16_t port, clock::time_point deadline) {
+asio::awaitable<bool> speaks_tls(std::string host, std::uint16_t port, clock::time_point deadline,
+                                 std::optional<proxy> via) {
   std::string error;
   auto ctx = tls::make_client_context(*tls::profile("legacy"), {"", true}, error);
   if (!ctx) co_return false;
   stream probe(co_await asio::this_coro::executor);
   // GCC 12 miscompiles `if (co_await …) co_return …;`: await first, then test.
-  const auto ec = co_await probe.connect(host, port, deadline);
+  const auto ec = co_await probe.connect(host, port, deadline, std::move(via));
   if (ec) co_return false;
   auto failure = co_await probe.start_tls(ctx.get(), host, true, deadline);
   if (!failure) co_return true;
@@ -213,9 +333,9 @@ asio::awaitable<void> sleep_until(clock::time_point t) {
 }  // namespace
 
 asio::awaitable<bool> tls_port_check(std::string host, std::uint16_t port, clock::time_point start_at,
-                                     clock::time_point deadline) {
+                                     clock::time_point deadline, std::optional<proxy> via) {
   co_await sleep_until(start_at);
-  const bool tls = co_await speaks_tls(host, port, deadline);
+  const bool tls = co_await speaks_tls(host, port, deadline, std::move(via));
   if (tls) co_return true;
   co_await sleep_until(deadline + std::chrono::seconds(1));
   co_return false;

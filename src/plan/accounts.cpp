@@ -10,13 +10,15 @@
 #include <string_view>
 #include <vector>
 
+#include "postern/net/proxy.hpp"
+
 namespace postern::plan {
 namespace {
 
-constexpr std::array<std::string_view, 20> known_keys{
-    "defaults", "account",          "default",       "host",      "port", "mode",     "tls-profile", "allow",
-    "user",     "password-command", "password-file", "auth",      "from", "tls-name", "ca-file",     "ports",
-    "ehlo",     "timeout",          "client-cert",   "client-key"};
+constexpr std::array<std::string_view, 21> known_keys{
+    "defaults", "account",          "default",       "host",       "port", "mode",     "tls-profile", "allow",
+    "user",     "password-command", "password-file", "auth",       "from", "tls-name", "ca-file",     "ports",
+    "ehlo",     "timeout",          "client-cert",   "client-key", "proxy"};
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
@@ -233,6 +235,11 @@ class parser {
       a.client_key = value;
     } else if (key == "ehlo") {
       a.ehlo = value;
+    } else if (key == "proxy") {
+      // "none" undoes a proxy that `defaults` set.
+      std::string why;
+      if (value != "none" && !net::parse_proxy(value, why)) return fail(why);
+      a.proxy = value == "none" ? std::string() : value;
     }
     return true;
   }

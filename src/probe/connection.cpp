@@ -184,8 +184,10 @@ asio::awaitable<hello_outcome> send_hello(endpoint ep, w::hello_params hello, li
   co_await jobs.acquire();
   slot held(jobs);
   net::stream s(co_await asio::this_coro::executor);
-  const auto connect_ec = co_await s.connect(ep.host, ep.port, clock::now() + ep.timeout);
-  if (connect_ec) co_return failed(net::cause(static_cast<net::errc>(connect_ec.value())));
+  const auto connect_ec = co_await s.connect(ep.host, ep.port, clock::now() + ep.timeout, ep.proxy);
+  if (connect_ec)
+    co_return failed(std::string(net::cause(static_cast<net::errc>(connect_ec.value()))) + ": " +
+                     s.error_text(connect_ec));
   if (ep.starttls) {
     reply_reader reader(s);
     auto v = co_await preamble(s, reader, ep, true);
@@ -222,11 +224,11 @@ asio::awaitable<smtp_view> plain_session(endpoint ep, limiter& jobs) {
   co_await jobs.acquire();
   slot held(jobs);
   net::stream s(co_await asio::this_coro::executor);
-  const auto connect_ec = co_await s.connect(ep.host, ep.port, clock::now() + ep.timeout);
+  const auto connect_ec = co_await s.connect(ep.host, ep.port, clock::now() + ep.timeout, ep.proxy);
   if (connect_ec) {
     smtp_view v;
     v.code = net::cause(static_cast<net::errc>(connect_ec.value()));
-    v.summary = net::make_error_code(static_cast<net::errc>(connect_ec.value())).message();
+    v.summary = s.error_text(connect_ec);
     co_return v;
   }
   reply_reader reader(s);
@@ -244,10 +246,10 @@ asio::awaitable<handshake_outcome> real_handshake(endpoint ep, SSL_CTX* ctx, boo
   co_await jobs.acquire();
   slot held(jobs);
   net::stream s(co_await asio::this_coro::executor);
-  const auto connect_ec = co_await s.connect(ep.host, ep.port, clock::now() + ep.timeout);
+  const auto connect_ec = co_await s.connect(ep.host, ep.port, clock::now() + ep.timeout, ep.proxy);
   if (connect_ec) {
     out.code = net::cause(static_cast<net::errc>(connect_ec.value()));
-    out.summary = net::make_error_code(static_cast<net::errc>(connect_ec.value())).message();
+    out.summary = s.error_text(connect_ec);
     co_return out;
   }
   reply_reader reader(s);

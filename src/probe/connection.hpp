@@ -40,6 +40,7 @@ struct endpoint {
   std::string tls_name;   ///< SNI / verification name
   std::string ehlo = "localhost";
   std::chrono::milliseconds timeout{10000};
+  std::optional<net::proxy> proxy{};  ///< every connection goes through it
 };
 
 /** What the plain-text part of an SMTP session showed. */

@@ -281,6 +281,7 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
   ep.tls_name = o.tls_name.empty() ? rep.host : o.tls_name;
   ep.ehlo = o.ehlo.empty() ? "localhost" : o.ehlo;
   ep.timeout = o.timeout;
+  ep.proxy = o.proxy;
   limiter* jobs = sh->jobs;
   for (const char* v : {"TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"}) rep.versions.push_back({v, false});
 

@@ -78,7 +78,13 @@ int exit_code_for(net::errc e) noexcept {
     case net::errc::dns:
     case net::errc::refused:
     case net::errc::unreachable:
+    case net::errc::proxy_unreachable:
+    case net::errc::proxy_refused:
       return EX_UNAVAILABLE;
+    case net::errc::proxy_auth_failed:
+      return EX_NOPERM;
+    case net::errc::proxy_bad_reply:
+      return EX_PROTOCOL;
     default:
       return EX_TEMPFAIL;
   }

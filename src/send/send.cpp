@@ -104,14 +104,18 @@ class driver {
     net::stream s(ex);
     const std::uint16_t port = r_.port;
     // GCC 12 miscompiles co_await inside an if condition: await first, then test.
-    const auto connect_ec = co_await s.connect(o_.host, port, clock::now() + o_.timeouts.connect);
+    const auto connect_ec = co_await s.connect(o_.host, port, clock::now() + o_.timeouts.connect, o_.proxy);
     if (auto ec = connect_ec) {
       fail_net(static_cast<net::errc>(ec.value()),
-               "could not connect to " + o_.host + ":" + std::to_string(port));
+               "could not connect to " + o_.host + ":" + std::to_string(port), s.error_text(ec));
       co_return;
     }
     r_.address = s.peer_address();
-    info("connected to " + r_.address + " port " + std::to_string(port));
+    if (o_.proxy)
+      info("connected to " + o_.host + " port " + std::to_string(port) + " through the " +
+           o_.proxy->describe() + " (" + r_.address + ")");
+    else
+      info("connected to " + r_.address + " port " + std::to_string(port));
 
     tls::ssl_ctx_ptr ctx;
     if (o_.mode != mode::plain) {
@@ -223,7 +227,8 @@ class driver {
             // Both sides would wait for each other on an implicit-TLS port: find out instead.
             // Named first: GCC 12 mishandles coroutine-call temporaries inside a co_await operand.
             auto read = s.read_some(buf.data(), buf.size(), deadline, ec);
-            auto check = net::tls_port_check(o_.host, r_.port, clock::now() + o_.silence_window, deadline);
+            auto check =
+                net::tls_port_check(o_.host, r_.port, clock::now() + o_.silence_window, deadline, o_.proxy);
             auto r = co_await (std::move(read) || std::move(check));
             if (r.index() == 1 && std::get<1>(r)) {
               fail_with(
@@ -314,8 +319,8 @@ class driver {
     if (!r_.error) fail_with(f->what, f->exit_code);
   }
 
-  void fail_net(net::errc e, const std::string& context) {
-    fail_with({net::cause(e), context + ": " + net::make_error_code(e).message(), ""}, exit_code_for(e));
+  void fail_net(net::errc e, const std::string& context, const std::string& why) {
+    fail_with({net::cause(e), context + ": " + why, ""}, exit_code_for(e));
   }
   void fail_with(failure f, int exit_code) {
     if (r_.error) return;

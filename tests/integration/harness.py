@@ -10,6 +10,9 @@ instance, temporary folders) even when a test failed:
                        is stored as a file by a pipe transport
     Aiosmtpd(certs)    aiosmtpd with AUTH PLAIN/LOGIN on a STARTTLS and an implicit-TLS port
     Faulty(fault)      a misbehaving server with a named fault (servers/faulty.py)
+    Dante(), Microsocks(), Tinyproxy(ports)
+                       SOCKS5 (no auth / user+password) and HTTP CONNECT proxies
+    ScriptedProxy(b)   a fake proxy that is silent or sends endless headers
 
 and helpers to run the postern binary (run_postern, PosternResult).
 
@@ -1783,3 +1786,209 @@ def x509_fields(cert_file):
     m = re.search(r"Signature Algorithm: (\S+)", t)
     f["signature_algorithm"] = m.group(1) if m else None
     return f
+
+
+# --------------------------------------------------------------------------
+# proxies (docs/proxy.md): each its own process, config and log in a temp folder
+# --------------------------------------------------------------------------
+
+class Dante(_ProcessServer):
+    """Dante's SOCKS5 server (danted, Debian dante-server) on 127.0.0.1:self.port, no
+    authentication, going out from 127.0.0.1.
+
+      blocked   ports on 127.0.0.1 a `socks block` rule refuses (SOCKS5 reply 2,
+                "connection not allowed by ruleset")
+    As root it needs `user.privileged` / `user.unprivileged`; nothing else of the system is used.
+    """
+
+    def __init__(self, blocked=()):
+        self.blocked = list(blocked)
+        self.base = None
+        self.proc = None
+
+    def __enter__(self):
+        self.base = _make_tempdir("postern-dante-")
+        try:
+            self.port = free_port()
+            self.log_path = os.path.join(self.base, "danted.log")
+            conf = os.path.join(self.base, "danted.conf")
+            rules = [f"logoutput: {self.log_path}", f"internal: {LOOPBACK4} port = {self.port}",
+                     f"external: {LOOPBACK4}", "clientmethod: none", "socksmethod: none",
+                     "user.privileged: root", "user.unprivileged: nobody",
+                     "client pass {\n  from: 127.0.0.0/8 to: 0.0.0.0/0\n  log: connect disconnect error\n}"]
+            for p in self.blocked:
+                rules.append(f"socks block {{\n  from: 0.0.0.0/0 to: {LOOPBACK4}/32 port = {p}\n"
+                             "  log: connect error\n}")
+            rules.append("socks pass {\n  from: 127.0.0.0/8 to: 0.0.0.0/0\n  command: connect\n"
+                         "  log: connect disconnect error\n}")
+            with open(conf, "w") as f:
+                f.write("\n".join(rules) + "\n")
+            self._log = open(os.path.join(self.base, "danted.out"), "wb")
+            self.proc = subprocess.Popen(["danted", "-f", conf, "-p", os.path.join(self.base, "danted.pid")],
+                                         stdout=self._log, stderr=subprocess.STDOUT)
+            wait_listening(LOOPBACK4, self.port, proc=self.proc)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    @property
+    def url(self):
+        return f"socks5://{LOOPBACK4}:{self.port}"
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def log_tail(self, n=30):
+        return "\n--- danted log (tail) ---\n" + "\n".join(self.log_text().splitlines()[-n:])
+
+    def connections_to(self, port):
+        """Log lines of CONNECTs dante relayed to 127.0.0.1:port."""
+        return [l for l in self.log_text().splitlines()
+                if "tcp/connect [" in l and l.rstrip().endswith(f"127.0.0.1.{port}")]
+
+
+class Microsocks(_ProcessServer):
+    """microsocks (Debian microsocks) on 127.0.0.1:self.port, requiring RFC 1929 user
+    name/password authentication with (user, password)."""
+
+    def __init__(self, user="proxyuser", password="proxy-s3cret"):
+        self.user, self.password = user, password
+        self.base = None
+        self.proc = None
+
+    def __enter__(self):
+        self.base = _make_tempdir("postern-microsocks-")
+        try:
+            self.port = free_port()
+            self._log = open(os.path.join(self.base, "microsocks.log"), "wb")
+            self.proc = subprocess.Popen(["microsocks", "-i", LOOPBACK4, "-p", str(self.port), "-u", self.user,
+                                          "-P", self.password], stdout=self._log, stderr=subprocess.STDOUT)
+            wait_listening(LOOPBACK4, self.port, proc=self.proc)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def url(self, user=None, password=None):
+        return f"socks5://{user or self.user}:{password or self.password}@{LOOPBACK4}:{self.port}"
+
+
+class Tinyproxy(_ProcessServer):
+    """tinyproxy (Debian tinyproxy) as an HTTP CONNECT proxy on 127.0.0.1:self.port, in the
+    foreground (-d) with its own config.
+
+      connect_ports   the only ports CONNECT may reach (ConnectPort); others get 403
+      auth            (user, password) for BasicAuth, or None
+    """
+
+    def __init__(self, connect_ports, auth=None):
+        self.connect_ports = list(connect_ports)
+        self.auth = auth
+        self.base = None
+        self.proc = None
+
+    def __enter__(self):
+        self.base = _make_tempdir("postern-tinyproxy-")
+        try:
+            self.port = free_port()
+            self.log_path = os.path.join(self.base, "tinyproxy.log")
+            conf = os.path.join(self.base, "tinyproxy.conf")
+            lines = [f"Port {self.port}", f"Listen {LOOPBACK4}", "Timeout 60", f'LogFile "{self.log_path}"',
+                     "LogLevel Info", f'PidFile "{os.path.join(self.base, "tinyproxy.pid")}"', "MaxClients 50",
+                     f"Allow {LOOPBACK4}", "DisableViaHeader Yes"]
+            lines += [f"ConnectPort {p}" for p in self.connect_ports]
+            if self.auth:
+                lines.append(f"BasicAuth {self.auth[0]} {self.auth[1]}")
+            with open(conf, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            self._log = open(os.path.join(self.base, "tinyproxy.out"), "wb")
+            self.proc = subprocess.Popen(["tinyproxy", "-d", "-c", conf], stdout=self._log,
+                                         stderr=subprocess.STDOUT)
+            wait_listening(LOOPBACK4, self.port, proc=self.proc)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def url(self, user=None, password=None):
+        if user is None and self.auth:
+            user, password = self.auth
+        cred = f"{user}:{password}@" if user else ""
+        return f"http://{cred}{LOOPBACK4}:{self.port}"
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def log_tail(self, n=30):
+        return "\n--- tinyproxy log (tail) ---\n" + "\n".join(self.log_text().splitlines()[-n:])
+
+    def connects_to(self, port):
+        """CONNECT requests tinyproxy logged for port."""
+        return [l for l in self.log_text().splitlines() if "CONNECT" in l and f":{port} HTTP/" in l]
+
+
+class ScriptedProxy:
+    """A fake proxy on 127.0.0.1:self.port (a thread in this process) for what real proxies
+    do not do: `silent` accepts and never answers; `endless-headers` answers CONNECT with
+    200 and then header lines forever (self.sent counts the bytes it wrote)."""
+
+    def __init__(self, behaviour):
+        assert behaviour in ("silent", "endless-headers"), behaviour
+        self.behaviour = behaviour
+        self.sent = 0
+        self._stop = False
+
+    def __enter__(self):
+        import threading
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((LOOPBACK4, 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.2)
+        self.port = self._sock.getsockname()[1]
+        self._conns = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        return self
+
+    def _serve(self):
+        import threading
+        while not self._stop:
+            try:
+                c, _ = self._sock.accept()
+            except OSError:
+                continue
+            self._conns.append(c)
+            if self.behaviour == "endless-headers":
+                threading.Thread(target=self._flood, args=(c,), daemon=True).start()
+
+    def _flood(self, c):
+        try:
+            c.settimeout(5)
+            c.recv(4096)
+            c.sendall(b"HTTP/1.1 200 Connection established\r\n")
+            self.sent += 38
+            line = b"X-Filler: " + b"a" * 1000 + b"\r\n"
+            while not self._stop:
+                c.sendall(line)
+                self.sent += len(line)
+        except OSError:
+            pass
+
+    def __exit__(self, *exc):
+        self._stop = True
+        self._thread.join(5)
+        for c in self._conns:
+            with contextlib.suppress(OSError):
+                c.close()
+        self._sock.close()
+        return False

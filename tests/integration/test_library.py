@@ -20,6 +20,7 @@ import harness
 from harness import PosternTestCase
 
 SOURCE = os.environ.get("POSTERN_SOURCE_DIR", os.path.normpath(os.path.join(harness.HERE, "..", "..")))
+USER, PASSWORD = "alice", "s3cret"  # harness.Aiosmtpd's default account
 MSG = b"Subject: library\r\nFrom: a@example.org\r\nTo: b@example.net\r\n\r\nfrom the library\r\n"
 
 
@@ -161,6 +162,51 @@ class SendAuto(PosternTestCase):
         rows = con.execute("SELECT port, mode, profile FROM services").fetchall()
         con.close()
         self.assertIn((PF.starttls, "starttls", "strict"), rows)
+
+
+class Hooks(PosternTestCase):
+    """The transcript callback and the per-connection secret provider, against aiosmtpd's AUTH."""
+
+    def test_the_transcript_arrives_redacted_and_the_secret_is_asked_for_per_connection(self):
+        with harness.Aiosmtpd(CERTS) as server:
+            rcpt = "lib-hooks@example.net"
+            cmd = [BIN["send_auto"], "--server", f"127.0.0.1:{server.starttls}", "--ports", str(server.starttls),
+                   "--from", "a@example.org", "--to", rcpt, "--ca-file", CERTS.ca_file, "--user", USER,
+                   "--transcript", "--state", os.path.join(TMP, "hooks.sqlite")]
+            env, home = harness.hermetic_env({"SEND_AUTO_PASSWORD": PASSWORD})
+            self.addCleanup(shutil.rmtree, home, ignore_errors=True)
+            p = subprocess.run(cmd, input=MSG, capture_output=True, env=env, timeout=300)
+            err = p.stderr.decode()
+            w = f"\nexit {p.returncode}\n{p.stdout.decode()}\n{err}"
+            self.assertEqual(p.returncode, 0, w)
+            self.assertEqual(json.loads(p.stdout)["auth_mechanism"] is not None, True, w)
+            [stored] = server.wait_for_messages(1, rcpt=rcpt)
+            self.assertEqual(stored.user, USER)
+            # one delivery connection: the provider was asked once, for that connection
+            self.assertEqual(err.count(f"send_auto: password asked for {USER} at 127.0.0.1:{server.starttls}"), 1, w)
+            self.assertRegex(err, r"> EHLO ")
+            self.assertRegex(err, r"> STARTTLS")
+            self.assertRegex(err, r"> AUTH ")
+            self.assertNotIn(PASSWORD, err)
+            import base64
+            for mech_blob in (f"\0{USER}\0{PASSWORD}", PASSWORD):
+                self.assertNotIn(base64.b64encode(mech_blob.encode()).decode(), err)
+
+    def test_a_failing_secret_provider_sends_nothing(self):
+        with harness.Aiosmtpd(CERTS) as server:
+            rcpt = "lib-hooks-nosecret@example.net"
+            cmd = [BIN["send_auto"], "--server", f"127.0.0.1:{server.starttls}", "--ports", str(server.starttls),
+                   "--from", "a@example.org", "--to", rcpt, "--ca-file", CERTS.ca_file, "--user", USER,
+                   "--state", os.path.join(TMP, "hooks-nosecret.sqlite")]
+            env, home = harness.hermetic_env()
+            env.pop("SEND_AUTO_PASSWORD", None)
+            self.addCleanup(shutil.rmtree, home, ignore_errors=True)
+            p = subprocess.run(cmd, input=MSG, capture_output=True, env=env, timeout=300)
+            j = json.loads(p.stdout)
+            self.assertEqual(p.returncode, 77, p.stderr.decode())
+            self.assertEqual(j["error"]["code"], "smtp.auth-failed")
+            self.assertIn("SEND_AUTO_PASSWORD is not set", j["error"]["summary"])
+            server.store.assert_no_messages(wait=1.0, rcpt=rcpt)
 
 
 class SendAsync(PosternTestCase):

@@ -27,6 +27,7 @@
 
 #include "postern/diagnose/finding.hpp"
 #include "postern/net/mode.hpp"
+#include "postern/net/proxy.hpp"
 #include "postern/send/send.hpp"
 
 namespace postern::client {
@@ -91,6 +92,9 @@ struct request {
       sending and 10 s per step for route probing. */
   std::optional<std::chrono::milliseconds> timeout;
   memory_options memory;
+  /** Every connection goes through this SOCKS5 or HTTP CONNECT proxy (docs/proxy.md); the TLS name
+      stays the mail server's. Nothing reads ALL_PROXY by itself: see net::proxy_from_environment(). */
+  std::optional<net::proxy> proxy;
   std::vector<send::message> messages;  ///< sent in order over one connection
   /** Called with every transcript event as it happens (AUTH lines already redacted). */
   std::function<void(const smtp::transcript_event&)> on_transcript;

@@ -22,6 +22,7 @@
 
 #include "postern/diagnose/finding.hpp"
 #include "postern/net/mode.hpp"
+#include "postern/net/proxy.hpp"
 
 namespace postern::diagnose {
 
@@ -38,6 +39,8 @@ struct target {
   std::chrono::milliseconds silence_window{std::chrono::seconds(3)};
   std::string client_cert{};  ///< PEM client certificate every attempt presents when asked; "" = none
   std::string client_key{};   ///< PEM private key of client_cert; "" = it is in client_cert
+  /** Every attempt goes through this SOCKS5 or HTTP CONNECT proxy (docs/proxy.md). */
+  std::optional<net::proxy> proxy{};
 };
 
 /** A problem with the options themselves, found without connecting. */

@@ -12,7 +12,7 @@ const char* to_string(severity s) noexcept;
 /**
  * One thing the user can do, safest first. `action` is a stable word:
  * use-other-mode, use-other-port, use-weaker-profile, set-tls-name, add-ca-file,
- * add-client-cert, replace-client-cert, fix-server, check-target, retry-later, use-insecure.
+ * add-client-cert, replace-client-cert, fix-server, check-target, check-proxy, retry-later, use-insecure.
  */
 struct remedy {
   std::string action;

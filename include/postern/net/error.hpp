@@ -1,17 +1,21 @@
 #pragma once
-/** @file Network error codes (category "postern.net"), one per DESIGN.md net.* cause. */
+/** @file Network error codes (category "postern.net"), one per net.* cause of docs/causes.md. */
 #include <system_error>
 
 namespace postern::net {
 
 enum class errc {
   ok = 0,
-  dns = 1,           ///< net.dns: the name did not resolve
-  refused,           ///< net.refused: nothing listens on that port
-  unreachable,       ///< net.unreachable: no route to the host
-  timeout,           ///< net.timeout: connect, command or data deadline passed
-  greeting_timeout,  ///< net.greeting-timeout: connected, but no greeting in time
-  closed,            ///< net.closed: the server closed or reset the connection
+  dns = 1,            ///< net.dns: the name did not resolve
+  refused,            ///< net.refused: nothing listens on that port
+  unreachable,        ///< net.unreachable: no route to the host
+  timeout,            ///< net.timeout: connect, command or data deadline passed
+  greeting_timeout,   ///< net.greeting-timeout: connected, but no greeting in time
+  closed,             ///< net.closed: the server closed or reset the connection
+  proxy_unreachable,  ///< net.proxy-unreachable: no connection to the proxy itself
+  proxy_refused,      ///< net.proxy-refused: the proxy would not or could not reach the server
+  proxy_auth_failed,  ///< net.proxy-auth-failed: the proxy rejected (or wanted) credentials
+  proxy_bad_reply,    ///< net.proxy-bad-reply: the proxy's answer is not SOCKS5 / HTTP
 };
 
 const std::error_category& net_category() noexcept;

@@ -2,7 +2,8 @@
 /**
  * @file The byte stream to one server: TCP connect with a deadline (every resolved
  * address, IPv6 and IPv4, in resolver order), then plain bytes, implicit TLS, or a
- * STARTTLS upgrade. This header is the Asio integration: it exposes Asio types.
+ * STARTTLS upgrade. Optionally through a SOCKS5 or HTTP CONNECT proxy (net/proxy.hpp). This
+ * header is the Asio integration: it exposes Asio types.
  *
  *   net::stream s(io.get_executor());
  *   auto ec = co_await s.connect("mail.example.org", 587, 30s);
@@ -19,6 +20,7 @@
 #include <system_error>
 
 #include "postern/net/error.hpp"
+#include "postern/net/proxy.hpp"
 
 typedef struct ssl_ctx_st SSL_CTX;
 
@@ -43,8 +45,17 @@ class stream {
   stream(const stream&) = delete;
   stream& operator=(const stream&) = delete;
 
-  /** Resolves @p host and connects to the first address that answers before @p deadline. */
-  asio::awaitable<std::error_code> connect(std::string host, std::uint16_t port, clock::time_point deadline);
+  /**
+   * Resolves @p host and connects to the first address that answers before @p deadline.
+   * With @p via, connects to the proxy instead and asks it for @p host:@p port (a SOCKS5 proxy
+   * resolves the name itself); @p deadline covers the proxy connection and its handshake.
+   * Proxy failures are errc::proxy_*; error_text() has the details (the SOCKS5 reply, the
+   * HTTP status line).
+   */
+  asio::awaitable<std::error_code> connect(std::string host, std::uint16_t port, clock::time_point deadline,
+                                           std::optional<proxy> via = std::nullopt);
+  /** What the last connect() failure was, in words: its details when known, else @p ec's message. */
+  std::string error_text(std::error_code ec) const;
 
   /**
    * Runs the TLS client handshake on the connected socket (implicit TLS, or after STARTTLS).
@@ -72,13 +83,20 @@ class stream {
   std::optional<tls_failure> tls_failure_after_handshake();
   /** The SSL object once TLS is active (for handshake reports), else nullptr. */
   void* native_ssl() noexcept;
-  /** The address actually connected to, e.g. "127.0.0.1" or "::1". */
+  /** The address actually connected to, e.g. "127.0.0.1" or "::1": through a proxy, the proxy's. */
   std::string peer_address() const;
+  /** The proxy this stream goes through, if any. */
+  const std::optional<proxy>& via() const noexcept { return via_; }
   void close() noexcept;
 
  private:
+  asio::awaitable<std::error_code> connect_tcp(const std::string& host, std::uint16_t port,
+                                               clock::time_point deadline);
+
   asio::any_io_executor ex_;
   asio::ip::tcp::socket socket_;
+  std::optional<proxy> via_;
+  std::string error_detail_;
   std::optional<asio::ssl::context> ssl_ctx_;
   std::optional<asio::ssl::stream<asio::ip::tcp::socket&>> tls_stream_;
   bool tls_ = false;
@@ -89,9 +107,10 @@ class stream {
  * Whether @p host:@p port speaks TLS first (an implicit-TLS port): a fresh connection sends
  * a ClientHello offering everything (legacy profile, no verification) and looks for a
  * ServerHello or a TLS alert. A plain SMTP greeting, silence until @p deadline, or a
- * refused connection all mean no.
+ * refused connection all mean no. With @p via, the connection goes through that proxy.
  */
-asio::awaitable<bool> speaks_tls(std::string host, std::uint16_t port, clock::time_point deadline);
+asio::awaitable<bool> speaks_tls(std::string host, std::uint16_t port, clock::time_point deadline,
+                                 std::optional<proxy> via = std::nullopt);
 
 /**
  * For a plaintext wait on a silent port: from @p start_at on, checks speaks_tls() on a
@@ -100,6 +119,6 @@ asio::awaitable<bool> speaks_tls(std::string host, std::uint16_t port, clock::ti
  * (`read || tls_port_check`) lets a slow greeting still win.
  */
 asio::awaitable<bool> tls_port_check(std::string host, std::uint16_t port, clock::time_point start_at,
-                                     clock::time_point deadline);
+                                     clock::time_point deadline, std::optional<proxy> via = std::nullopt);
 
 }  // namespace postern::net

@@ -36,6 +36,7 @@ struct account {
   std::string client_key;   ///< its PEM private key (`client-key`); "" = in client_cert
   std::string ports;        ///< "465,587", validated
   std::string ehlo;
+  std::string proxy;     ///< a proxy URL (net::parse_proxy accepts it), "" = direct
   double timeout = 0;    ///< seconds per step; 0 = built-in defaults
   std::size_t line = 0;  ///< where `account NAME` is, for messages
 };

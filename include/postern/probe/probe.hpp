@@ -27,6 +27,7 @@
 
 #include "postern/diagnose/doctor.hpp"
 #include "postern/diagnose/finding.hpp"
+#include "postern/net/proxy.hpp"
 
 namespace postern::probe {
 
@@ -45,6 +46,7 @@ struct options {
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};  ///< per step of each connection
   unsigned jobs = 8;                                            ///< connections at once (all targets)
   std::string ehlo = "localhost";                               ///< EHLO name
+  std::optional<net::proxy> proxy{};  ///< every connection goes through this proxy (docs/proxy.md)
 };
 
 /** What a port speaks. */

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "postern/net/mode.hpp"
+#include "postern/net/proxy.hpp"
 #include "postern/smtp/session.hpp"
 
 namespace postern::send {
@@ -68,6 +69,8 @@ struct options {
   std::string ehlo_domain;             ///< default: this machine's host name
   std::optional<auth_options> auth;
   bool allow_plaintext_auth = false;
+  /** Connect through this SOCKS5 or HTTP CONNECT proxy (docs/proxy.md); the TLS name stays host. */
+  std::optional<net::proxy> proxy{};
   send::timeouts timeouts;
   /** A plaintext connection silent this long gets a second connection that checks for an
       implicit-TLS port (mode.plaintext-on-tls-port) instead of waiting out the greeting; 0: never. */
@@ -102,7 +105,7 @@ struct report {
   bool ok = false;  ///< every message delivered to every recipient
   std::string host;
   std::uint16_t port = 0;
-  std::string address;  ///< the IP address connected to
+  std::string address;  ///< the IP address connected to (through a proxy: the proxy's)
   send::mode mode = send::mode::starttls;
   std::optional<tls_report> tls;
   std::optional<std::string> auth_mechanism;

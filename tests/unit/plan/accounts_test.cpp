@@ -202,6 +202,24 @@ TEST(ParseConfig, AllowListsAndPorts) {
   EXPECT_EQ(cfg->accounts[0].ports, "465,587,25");
 }
 
+TEST(ParseConfig, Proxy) {
+  std::string error;
+  auto cfg = parse(
+      "defaults\n proxy socks5://127.0.0.1:1080\naccount a\n host h\naccount b\n host h\n proxy none\n"
+      "account c\n host h\n proxy http://u:p@proxy:3128\n",
+      error);
+  ASSERT_TRUE(cfg) << error;
+  EXPECT_EQ(cfg->accounts[0].proxy, "socks5://127.0.0.1:1080");
+  EXPECT_EQ(cfg->accounts[1].proxy, "");
+  EXPECT_EQ(cfg->accounts[2].proxy, "http://u:p@proxy:3128");
+  EXPECT_EQ(
+      error_of("account a\n host h\n proxy socks4://p:1080\n"),
+      "line 3: bad proxy URL: SOCKS4 is not supported; use socks5:// (socks5://[USER:PASSWORD@]HOST[:PORT] "
+      "or http://[USER:PASSWORD@]HOST:PORT)");
+  EXPECT_EQ(error_of("account a\n host h\n proxi x\n"),
+            "line 3: unknown key 'proxi' (did you mean 'proxy'?)");
+}
+
 TEST(DefaultConfigPath, XdgThenHome) {
   const char* old_xdg = std::getenv("XDG_CONFIG_HOME");
   const char* old_home = std::getenv("HOME");
