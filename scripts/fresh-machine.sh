@@ -169,6 +169,13 @@ trap cleanup EXIT
 trap 'echo; log "interrupted"; exit 130' INT
 trap 'log "terminated"; exit 143' TERM
 
+# Runs a command in the background and waits for it, so that a TERM or INT
+# reaches the traps at once instead of after the command ends.
+run_waiting() {
+  "$@" &
+  wait "$!"
+}
+
 mount_in_root() {   # mount_in_root TARGET mount-args...
   local target=$root/$1
   shift
@@ -206,14 +213,14 @@ else
   fi
   log "debootstrap --variant=minbase $suite (log: $logs/debootstrap.log)"
   t0=$(now)
-  if ! debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$logs/debootstrap.log" 2>&1; then
+  if ! run_waiting debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$logs/debootstrap.log" 2>&1; then
     echo "fresh-machine: debootstrap failed; last lines of $logs/debootstrap.log:" >&2
     tail -n 30 "$logs/debootstrap.log" >&2
     exit 1
   fi
   t_boot=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')
   log "debootstrap: $(elapsed 0 "$t_boot")"
-  tar -C "$root" --one-file-system -cpf "$pristine" .  # for --reset
+  tar -C "$root" --one-file-system --exclude="./${pristine##*/}" -cpf "$pristine" .  # for --reset
   touch "$marker"
 fi
 
@@ -258,7 +265,7 @@ run_in_root() {   # run_in_root NAME COMMAND
   log "running '$cmd' (log: $logs/$name.log)"
   t0=$(now)
   set +e
-  chroot "$root" /usr/bin/env -i \
+  run_waiting chroot "$root" /usr/bin/env -i \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME=/root TERM="${TERM:-dumb}" LANG=C.UTF-8 \
     /bin/bash -c "cd $inside && $cmd" </dev/null >"$logs/$name.log" 2>&1
