@@ -72,7 +72,8 @@ default local
         if not os.path.lexists(link):
             os.symlink(harness.postern_bin(), link)
         cmd = [link] + list(args)
-        env = dict(os.environ, **self.env())
+        # Its own host memory, as run_postern gives: never the user's ~/.local/state.
+        env = dict(os.environ, XDG_STATE_HOME=os.path.join(self.tmp, "state"), **self.env())
         env.pop("POSTERN_PASSWORD", None)
         t0 = time.monotonic()
         proc = subprocess.run(cmd, input=data, capture_output=True, env=env, timeout=180)
