@@ -114,6 +114,28 @@ marker=$root/.postern-fresh-bootstrapped
 pristine=$root/.postern-fresh-bootstrap.tar   # the root right after debootstrap
 
 # --- Clean-up: stop what runs in the root, unmount, delete (unless kept). ---
+# Commands run in their own process group in the background and are waited
+# for, so that TERM or INT reaches the traps at once, and the clean-up can stop
+# the whole group (debootstrap's wget and dpkg too, which run outside the root).
+child=
+run_waiting() {
+  local rc=0
+  setsid "$@" &
+  child=$!
+  wait "$child" || rc=$?
+  child=
+  return "$rc"
+}
+stop_child() {
+  [ -n "$child" ] || return 0
+  kill -TERM -- "-$child" 2>/dev/null || return 0
+  local i
+  for i in 1 2 3 4 5; do
+    kill -0 -- "-$child" 2>/dev/null || return 0
+    sleep 1
+  done
+  kill -KILL -- "-$child" 2>/dev/null || true
+}
 mounts=()   # mounted inside the root, in mount order
 kill_root_processes() {
   local sig pid r n
@@ -142,6 +164,10 @@ unmount_all() {
     fi
   done
   mounts=()
+  # Anything else still mounted inside (debootstrap mounts proc and sys too).
+  for m in $(remaining_mounts | sort -r); do
+    umount "$m" 2>/dev/null || umount -l "$m" || true
+  done
 }
 remaining_mounts() {
   awk -v r="$root" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/self/mounts
@@ -152,6 +178,7 @@ cleanup() {
   ((cleaned)) && return
   cleaned=1
   trap '' INT TERM
+  stop_child
   kill_root_processes || true
   unmount_all
   if [ -n "$(remaining_mounts)" ]; then
@@ -169,12 +196,6 @@ trap cleanup EXIT
 trap 'echo; log "interrupted"; exit 130' INT
 trap 'log "terminated"; exit 143' TERM
 
-# Runs a command in the background and waits for it, so that a TERM or INT
-# reaches the traps at once instead of after the command ends.
-run_waiting() {
-  "$@" &
-  wait "$!"
-}
 
 mount_in_root() {   # mount_in_root TARGET mount-args...
   local target=$root/$1
