@@ -28,6 +28,7 @@ packages=(
   swaks libnet-ssleay-perl          # swaks' TLS needs Net::SSLeay, only a Recommends
   curl msmtp
 )
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
