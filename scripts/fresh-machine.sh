@@ -100,6 +100,7 @@ else
   mkdir -p "$root"
 fi
 root=$(realpath "$root")
+chmod 755 "$root"   # it becomes / (see below)
 if [ "$root" = / ]; then
   echo "fresh-machine: refusing / as the root" >&2
   exit 1
@@ -118,9 +119,10 @@ pristine=$root/.postern-fresh-bootstrap.tar   # the root right after debootstrap
 # for, so that TERM or INT reaches the traps at once, and the clean-up can stop
 # the whole group (debootstrap's wget and dpkg too, which run outside the root).
 child=
-run_waiting() {
-  local rc=0
-  setsid "$@" &
+run_waiting() {   # run_waiting LOG COMMAND...
+  local rc=0 out=$1
+  shift
+  setsid "$@" </dev/null >"$out" 2>&1 &
   child=$!
   wait "$child" || rc=$?
   child=
@@ -234,7 +236,7 @@ else
   fi
   log "debootstrap --variant=minbase $suite (log: $logs/debootstrap.log)"
   t0=$(now)
-  if ! run_waiting debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$logs/debootstrap.log" 2>&1; then
+  if ! run_waiting "$logs/debootstrap.log" debootstrap --variant=minbase "$suite" "$root" "$mirror"; then
     echo "fresh-machine: debootstrap failed; last lines of $logs/debootstrap.log:" >&2
     tail -n 30 "$logs/debootstrap.log" >&2
     exit 1
@@ -244,6 +246,11 @@ else
   tar -C "$root" --one-file-system --exclude="./${pristine##*/}" -cpf "$pristine" .  # for --reset
   touch "$marker"
 fi
+
+# Inside, this folder is /: mktemp's 0700 (also restored by --reset from a
+# root made so) would keep every user but root out of the whole tree: Postfix'
+# master, as user postfix, could not take its lock.
+chmod 755 "$root"
 
 # apt inside: this machine's name servers and Debian sources (the same mirror,
 # updates and security); no service may start at install time.
@@ -286,10 +293,10 @@ run_in_root() {   # run_in_root NAME COMMAND
   log "running '$cmd' (log: $logs/$name.log)"
   t0=$(now)
   set +e
-  run_waiting chroot "$root" /usr/bin/env -i \
+  run_waiting "$logs/$name.log" chroot "$root" /usr/bin/env -i \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME=/root TERM="${TERM:-dumb}" LANG=C.UTF-8 \
-    /bin/bash -c "cd $inside && $cmd" </dev/null >"$logs/$name.log" 2>&1
+    /bin/bash -c "cd $inside && $cmd"
   rc=$?
   set -e
   t1=$(now)
