@@ -3,15 +3,32 @@
 # Idempotent and non-interactive; run as root on a fresh Debian 12 machine.
 set -euo pipefail
 
+# Packages are installed with --no-install-recommends, so whatever a tool only
+# Recommends but our use of it needs is listed here by itself. One group per
+# line, with the tool that needs it; to add a package, add a line.
 packages=(
+  # the build (scripts/build.sh)
   build-essential cmake ninja-build pkg-config git
-  libssl-dev openssl libasio-dev libcli11-dev nlohmann-json3-dev libfmt-dev
-  libgsasl-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev
-  postfix python3-aiosmtpd
-  swaks libnet-ssleay-perl curl msmtp python3 time
-  sslscan testssl.sh chromium cargo rustc librust-rustls-dev git-email
-  dante-server microsocks tinyproxy
+  libssl-dev libasio-dev libcli11-dev nlohmann-json3-dev libfmt-dev libgsasl-dev libsqlite3-dev
+  libgtest-dev libgmock-dev         # unit tests
+  libbenchmark-dev                  # bench/ (POSTERN_BENCH is on by default)
+  clang libclang-rt-14-dev          # scripts/fuzz.sh: clang's libFuzzer, ASan and UBSan runtimes
+  # servers and tools of the integration tests and the demo
+  openssl                           # harness: certificates, s_server, s_client, ciphers -V
+  postfix                           # test and demo instances (postfix -c DIR)
+  python3 python3-aiosmtpd          # /usr/bin/python3 test servers (tests/integration/servers)
+  time                              # /usr/bin/time: postern's peak memory (harness, test_faults)
+  sslscan
+  testssl.sh                        # its Depends bring hexdump, ps and dig
+  chromium                          # headless rendering of probe --html (test_probe)
+  cargo rustc librust-rustls-dev    # tests/integration/rustls_client, built offline from Debian's crates
+  dante-server microsocks tinyproxy # SOCKS5 and HTTP CONNECT proxies (test_proxy)
+  doxygen                           # docs.doxygen test: the API reference from the public headers
+  git-email                         # git send-email (test_sendmail)
+  libmailtools-perl                 # git-email Recommends: Mail::Address, which git send-email requires
+  # peers in bench/send
+  swaks libnet-ssleay-perl          # swaks' TLS needs Net::SSLeay, only a Recommends
+  curl msmtp
 )
 
 missing=()
