@@ -17,6 +17,7 @@
 
 #include "postern/client/async.hpp"
 #include "postern/diagnose/async.hpp"
+#include "postern/net/blocking.hpp"
 #include "postern/plan/async.hpp"
 #include "postern/plan/host_memory.hpp"
 #include "postern/send/async.hpp"
@@ -355,16 +356,7 @@ asio::awaitable<report> async_submit(request q) {
 
 report submit(const request& q) {
   validate(q);
-  asio::io_context io;
-  std::optional<report> out;
-  std::exception_ptr crashed;
-  asio::co_spawn(io, async_submit(q), [&](std::exception_ptr e, report r) {
-    crashed = e;
-    out = std::move(r);
-  });
-  io.run();
-  if (crashed) std::rethrow_exception(crashed);
-  return std::move(*out);
+  return net::run_blocking(async_submit(q));
 }
 
 }  // namespace postern::client

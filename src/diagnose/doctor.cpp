@@ -18,6 +18,7 @@
 #include "diagnose/attempt.hpp"
 #include "diagnose/follow_up.hpp"
 #include "postern/diagnose/async.hpp"
+#include "postern/net/blocking.hpp"
 #include "postern/tls/client_identity.hpp"
 
 namespace postern::diagnose {
@@ -555,27 +556,10 @@ asio::awaitable<diagnosis> async_run(target t) {
   co_return d;
 }
 
-namespace {
-// The synchronous calls: the coroutine on a private io_context.
-template <typename T>
-T run_here(asio::awaitable<T> work) {
-  asio::io_context io;
-  std::optional<T> out;
-  std::exception_ptr crashed;
-  asio::co_spawn(io, std::move(work), [&](std::exception_ptr e, T r) {
-    crashed = e;
-    out = std::move(r);
-  });
-  io.run();
-  if (crashed) std::rethrow_exception(crashed);
-  return std::move(*out);
-}
-}  // namespace
-
 std::vector<route_attempt> try_routes(const target& t, const std::vector<route_probe>& routes) {
-  return run_here(async_try_routes(t, routes));
+  return net::run_blocking(async_try_routes(t, routes));
 }
 
-diagnosis run(const target& t) { return run_here(async_run(t)); }
+diagnosis run(const target& t) { return net::run_blocking(async_run(t)); }
 
 }  // namespace postern::diagnose

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "postern/diagnose/async.hpp"
+#include "postern/net/blocking.hpp"
 #include "postern/plan/async.hpp"
 #include "postern/tls/policy.hpp"
 
@@ -89,17 +90,6 @@ asio::awaitable<route_choice> async_choose_route(route_request q) {
   co_return c;
 }
 
-route_choice choose_route(const route_request& q) {
-  asio::io_context io;
-  std::optional<route_choice> out;
-  std::exception_ptr crashed;
-  asio::co_spawn(io, async_choose_route(q), [&](std::exception_ptr e, route_choice c) {
-    crashed = e;
-    out = std::move(c);
-  });
-  io.run();
-  if (crashed) std::rethrow_exception(crashed);
-  return std::move(*out);
-}
+route_choice choose_route(const route_request& q) { return net::run_blocking(async_choose_route(q)); }
 
 }  // namespace postern::plan

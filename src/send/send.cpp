@@ -11,6 +11,7 @@
 #include <asio/io_context.hpp>
 
 #include "postern/auth/sasl_client.hpp"
+#include "postern/net/blocking.hpp"
 #include "postern/net/stream.hpp"
 #include "postern/send/async.hpp"
 #include "postern/smtp/data.hpp"
@@ -389,16 +390,7 @@ asio::awaitable<report> async_send(options opts, std::vector<message> messages) 
 }
 
 report send(const options& opts, const std::vector<message>& messages) {
-  asio::io_context io;
-  std::optional<report> r;
-  std::exception_ptr crashed;
-  asio::co_spawn(io, async_send(opts, messages), [&](std::exception_ptr e, report out) {
-    crashed = e;
-    r = std::move(out);
-  });
-  io.run();
-  if (crashed) std::rethrow_exception(crashed);  // a broken invariant, not a network outcome
-  return std::move(*r);
+  return net::run_blocking(async_send(opts, messages));
 }
 
 }  // namespace postern::send

@@ -797,6 +797,22 @@ class _ProcessServer:
             shutil.rmtree(self.base, ignore_errors=True)
         return False
 
+    def log_label(self):
+        """What log_tail() calls the log: the server's name."""
+        return type(self).__name__
+
+    def log_text(self):
+        """The whole log file (self.log_path), "" when there is none yet."""
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def log_tail(self, n=40):
+        """The last n lines of the log, headed for an assertion message."""
+        return f"\n--- {self.log_label()} log (tail) ---\n" + "\n".join(self.log_text().splitlines()[-n:])
+
 
 class Aiosmtpd(_ProcessServer):
     """aiosmtpd with AUTH (servers/aiosmtpd_server.py) run by Debian's python3.
@@ -847,20 +863,6 @@ class Aiosmtpd(_ProcessServer):
             self.__exit__(None, None, None)
             raise
         return self
-
-    def log_tail(self, n=40):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return "\n--- aiosmtpd log (tail) ---\n" + "".join(f.readlines()[-n:])
-        except OSError:
-            return ""
-
-    def log_text(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
 
     def auth_attempts(self):
         """Lines the server logged for each AUTH it evaluated ("AUTH MECH user=... -> ok|FAILED")."""
@@ -923,13 +925,6 @@ class Faulty(_ProcessServer):
                 return
             time.sleep(0.02)
         raise RuntimeError("faulty.py did not get ready" + self.log_tail())
-
-    def log_tail(self, n=40):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return "\n--- faulty.py log (tail) ---\n" + "".join(f.readlines()[-n:])
-        except OSError:
-            return ""
 
     def wait_for_messages(self, n, timeout=30.0, rcpt=None, match=None):
         return self.store.wait_for_messages(n, timeout, rcpt=rcpt, match=match)
@@ -1289,17 +1284,6 @@ class AiosmtpdClientCert(_ProcessServer):
             raise
         return self
 
-    def log_text(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def log_tail(self, n=40):
-        lines = self.log_text().splitlines(True)[-n:]
-        return "\n--- aiosmtpd_clientcert log (tail) ---\n" + "".join(lines) if lines else ""
-
     def auth_attempts(self):
         return [l for l in self.log_text().splitlines() if "AUTH EXTERNAL" in l]
 
@@ -1334,6 +1318,9 @@ class TlsListener(_ProcessServer):
         self.base = None
         self.proc = None
         self.port = None
+
+    def log_label(self):
+        return f"tls_listener.py {self.name} :{self.port}"
 
     def __enter__(self):
         self.base = _make_tempdir("postern-tlslistener-")
@@ -1386,17 +1373,6 @@ class TlsListener(_ProcessServer):
             self.__exit__(None, None, None)
             raise
         return self
-
-    def log_text(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def log_tail(self, n=40):
-        lines = self.log_text().splitlines(True)[-n:]
-        return f"\n--- tls_listener.py {self.name} :{self.port} log (tail) ---\n" + "".join(lines) if lines else ""
 
     def handshakes(self):
         return [l for l in self.log_text().splitlines() if "TLS established" in l or "TLS handshake failed" in l]
@@ -1493,8 +1469,8 @@ def run_postern_bounded(args, timeout=60, env=None):
     """
     import threading
     cmd = [require_postern()] + list(args)
-    # A fresh HOME and host memory per call, as in run_postern (left in /tmp: small).
-    e, _ = hermetic_env(env)
+    # A fresh HOME and host memory per call, as in run_postern, removed when it is done.
+    e, home = hermetic_env(env)
     rss_file = None
     full = list(cmd)
     if os.path.exists("/usr/bin/time"):
@@ -1540,6 +1516,7 @@ def run_postern_bounded(args, timeout=60, env=None):
             c.max_rss_kb = int(words[-1]) if words and words[-1].isdigit() else None
         finally:
             os.unlink(rss_file)
+    shutil.rmtree(home, ignore_errors=True)
     res = PosternResult(cmd, c, time.monotonic() - t0)
     res.timed_out = timed_out
     return res
@@ -1836,16 +1813,6 @@ class Dante(_ProcessServer):
     def url(self):
         return f"socks5://{LOOPBACK4}:{self.port}"
 
-    def log_text(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def log_tail(self, n=30):
-        return "\n--- danted log (tail) ---\n" + "\n".join(self.log_text().splitlines()[-n:])
-
     def connections_to(self, port):
         """Log lines of CONNECTs dante relayed to 127.0.0.1:port."""
         return [l for l in self.log_text().splitlines()
@@ -1920,16 +1887,6 @@ class Tinyproxy(_ProcessServer):
             user, password = self.auth
         cred = f"{user}:{password}@" if user else ""
         return f"http://{cred}{LOOPBACK4}:{self.port}"
-
-    def log_text(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def log_tail(self, n=30):
-        return "\n--- tinyproxy log (tail) ---\n" + "\n".join(self.log_text().splitlines()[-n:])
 
     def connects_to(self, port):
         """CONNECT requests tinyproxy logged for port."""

@@ -51,6 +51,20 @@ def setUpModule():
         BIN[example] = os.path.join(out, example)
 
 
+class ExampleCase(PosternTestCase):
+    def run_example(self, cmd, env=None):
+        """Runs an example with MSG on stdin in a fresh HOME: (exit code, its JSON, a description)."""
+        env, home = harness.hermetic_env(env)
+        self.addCleanup(shutil.rmtree, home, ignore_errors=True)
+        p = subprocess.run(cmd, input=MSG, capture_output=True, env=env, timeout=300)
+        out, err = p.stdout.decode(), p.stderr.decode()
+        try:
+            j = json.loads(out)
+        except ValueError:
+            self.fail(f"{os.path.basename(cmd[0])} printed no JSON (exit {p.returncode}):\n{out}\n{err}")
+        return p.returncode, j, f"\nexit {p.returncode}\n{out}\n{err}"
+
+
 class Installed(PosternTestCase):
     def test_the_prefix_holds_headers_libraries_package_pkgconfig_and_the_cli(self):
         for rel in ("include/postern/client/submit.hpp", "include/postern/client/async.hpp",
@@ -89,20 +103,11 @@ class Installed(PosternTestCase):
         self.assertIn("usage: send_auto", p.stderr)
 
 
-class SendAuto(PosternTestCase):
+class SendAuto(ExampleCase):
     def send_auto(self, rcpt, *extra, state=None):
         state = state or os.path.join(TMP, rcpt + ".sqlite")
-        cmd = [BIN["send_auto"], "--server", f"localhost:{PF.rsa_only}", "--from", "a@example.org", "--to", rcpt,
-               "--ca-file", CERTS.ca_file, "--state", state] + list(extra)
-        env, home = harness.hermetic_env()
-        self.addCleanup(shutil.rmtree, home, ignore_errors=True)
-        p = subprocess.run(cmd, input=MSG, capture_output=True, env=env, timeout=300)
-        out = p.stdout.decode()
-        try:
-            j = json.loads(out)
-        except ValueError:
-            self.fail(f"send_auto printed no JSON (exit {p.returncode}):\n{out}\n{p.stderr.decode()}")
-        return p.returncode, j, f"\nexit {p.returncode}\n{out}\n{p.stderr.decode()}"
+        return self.run_example([BIN["send_auto"], "--server", f"localhost:{PF.rsa_only}", "--from", "a@example.org",
+                                 "--to", rcpt, "--ca-file", CERTS.ca_file, "--state", state] + list(extra))
 
     def test_it_picks_the_strict_starttls_route_over_the_rsa_only_relay(self):
         rcpt = "lib-auto@example.net"
@@ -164,7 +169,7 @@ class SendAuto(PosternTestCase):
         self.assertIn((PF.starttls, "starttls", "strict"), rows)
 
 
-class Hooks(PosternTestCase):
+class Hooks(ExampleCase):
     """The transcript callback and the per-connection secret provider, against aiosmtpd's AUTH."""
 
     def test_the_transcript_arrives_redacted_and_the_secret_is_asked_for_per_connection(self):
@@ -173,13 +178,10 @@ class Hooks(PosternTestCase):
             cmd = [BIN["send_auto"], "--server", f"127.0.0.1:{server.starttls}", "--ports", str(server.starttls),
                    "--from", "a@example.org", "--to", rcpt, "--ca-file", CERTS.ca_file, "--user", USER,
                    "--transcript", "--state", os.path.join(TMP, "hooks.sqlite")]
-            env, home = harness.hermetic_env({"SEND_AUTO_PASSWORD": PASSWORD})
-            self.addCleanup(shutil.rmtree, home, ignore_errors=True)
-            p = subprocess.run(cmd, input=MSG, capture_output=True, env=env, timeout=300)
-            err = p.stderr.decode()
-            w = f"\nexit {p.returncode}\n{p.stdout.decode()}\n{err}"
-            self.assertEqual(p.returncode, 0, w)
-            self.assertEqual(json.loads(p.stdout)["auth_mechanism"] is not None, True, w)
+            rc, j, w = self.run_example(cmd, {"SEND_AUTO_PASSWORD": PASSWORD})
+            err = w
+            self.assertEqual(rc, 0, w)
+            self.assertIsNotNone(j["auth_mechanism"], w)
             [stored] = server.wait_for_messages(1, rcpt=rcpt)
             self.assertEqual(stored.user, USER)
             # one delivery connection: the provider was asked once, for that connection
@@ -198,30 +200,19 @@ class Hooks(PosternTestCase):
             cmd = [BIN["send_auto"], "--server", f"127.0.0.1:{server.starttls}", "--ports", str(server.starttls),
                    "--from", "a@example.org", "--to", rcpt, "--ca-file", CERTS.ca_file, "--user", USER,
                    "--state", os.path.join(TMP, "hooks-nosecret.sqlite")]
-            env, home = harness.hermetic_env()
-            env.pop("SEND_AUTO_PASSWORD", None)
-            self.addCleanup(shutil.rmtree, home, ignore_errors=True)
-            p = subprocess.run(cmd, input=MSG, capture_output=True, env=env, timeout=300)
-            j = json.loads(p.stdout)
-            self.assertEqual(p.returncode, 77, p.stderr.decode())
+            os.environ.pop("SEND_AUTO_PASSWORD", None)
+            rc, j, w = self.run_example(cmd)
+            self.assertEqual(rc, 77, w)
             self.assertEqual(j["error"]["code"], "smtp.auth-failed")
             self.assertIn("SEND_AUTO_PASSWORD is not set", j["error"]["summary"])
             server.store.assert_no_messages(wait=1.0, rcpt=rcpt)
 
 
-class SendAsync(PosternTestCase):
+class SendAsync(ExampleCase):
     def send_async(self, server, rcpt, *extra):
-        cmd = [BIN["send_async"], "--server", server, "--from", "a@example.org", "--to", rcpt,
-               "--ca-file", CERTS.ca_file, "--state", os.path.join(TMP, rcpt + ".sqlite")] + list(extra)
-        env, home = harness.hermetic_env()
-        self.addCleanup(shutil.rmtree, home, ignore_errors=True)
-        p = subprocess.run(cmd, input=MSG, capture_output=True, env=env, timeout=300)
-        out = p.stdout.decode()
-        try:
-            j = json.loads(out)
-        except ValueError:
-            self.fail(f"send_async printed no JSON (exit {p.returncode}):\n{out}\n{p.stderr.decode()}")
-        return p.returncode, j, f"\nexit {p.returncode}\n{out}\n{p.stderr.decode()}"
+        return self.run_example([BIN["send_async"], "--server", server, "--from", "a@example.org", "--to", rcpt,
+                                 "--ca-file", CERTS.ca_file, "--state", os.path.join(TMP, rcpt + ".sqlite")]
+                                + list(extra))
 
     def test_several_submissions_run_concurrently_on_one_io_context(self):
         rcpt = "lib-async@example.net"
