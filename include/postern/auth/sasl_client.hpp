@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file SASL client mechanisms for SMTP AUTH (RFC 4954): PLAIN, LOGIN, CRAM-MD5 and
+ * @file
+ * SASL client mechanisms for SMTP AUTH (RFC 4954): PLAIN, LOGIN, CRAM-MD5 and
  * SCRAM-SHA-256 through libgsasl, XOAUTH2 and EXTERNAL (RFC 4422 appendix A) by hand.
  *
  *   auth::credentials c{"user", "secret"};

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file postern's front door: submit messages the way `postern send` does, in one call.
+ * @file
+ * postern's front door: submit messages the way `postern send` does, in one call.
  *
  * The call does the whole secure-first flow: the route remembered for the service first,
  * otherwise secure-first automatic routing (strict routes on the given port and the other

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file The diagnosis as Asio coroutines (this header is the Asio integration): the same
+ * @file
+ * The diagnosis as Asio coroutines (this header is the Asio integration): the same
  * work as diagnose::run() and try_routes() on the caller's executor, never blocking it.
  * A terminal cancellation is passed on to every attempt in flight; the coroutine then ends
  * with asio::error::operation_aborted once they have closed their connections.

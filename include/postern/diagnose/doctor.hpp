@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file `postern doctor`: find the real cause of a connection failure by the follow-up
+ * @file
+ * `postern doctor`: find the real cause of a connection failure by the follow-up
  * checks an expert would run by hand, and propose remedies safest first.
  *
  *   diagnose::target t{.host = "relay.example.net", .port = 465, .mode = net::mode::implicit_tls};

@@ -1,5 +1,8 @@
 #pragma once
-/** @file What a diagnosis reports: findings with a stable cause code, evidence and remedies. */
+/**
+ * @file
+ * What a diagnosis reports: findings with a stable cause code, evidence and remedies.
+ */
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file Building simple RFC 5322 messages, and the encodings they need
+ * @file
+ * Building simple RFC 5322 messages, and the encodings they need
  * (RFC 2047 encoded words, base64, quoted-printable). Sans-I/O.
  *
  *   mime::simple_message m{.from = "a@example.org", .to = {"b@example.org"},

@@ -1,5 +1,8 @@
 #pragma once
-/** @file Network error codes (category "postern.net"), one per net.* cause of docs/causes.md. */
+/**
+ * @file
+ * Network error codes (category "postern.net"), one per net.* cause of docs/causes.md.
+ */
 #include <system_error>
 
 namespace postern::net {

@@ -1,5 +1,8 @@
 #pragma once
-/** @file How a connection becomes secure: shared by send, diagnose and the CLI. */
+/**
+ * @file
+ * How a connection becomes secure: shared by send, diagnose and the CLI.
+ */
 #include <cstdint>
 
 namespace postern::net {

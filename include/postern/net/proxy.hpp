@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file A proxy to connect through: SOCKS5 (RFC 1928, user name/password per RFC 1929) or
+ * @file
+ * A proxy to connect through: SOCKS5 (RFC 1928, user name/password per RFC 1929) or
  * HTTP CONNECT. Pure: no Asio, no OpenSSL, no <expected> (the URL parser is fuzzed with
  * clang 14). net::stream::connect takes one of these; see docs/proxy.md.
  *

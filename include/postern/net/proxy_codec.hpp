@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file The proxy handshakes without I/O: SOCKS5 (RFC 1928, RFC 1929) and HTTP CONNECT
+ * @file
+ * The proxy handshakes without I/O: SOCKS5 (RFC 1928, RFC 1929) and HTTP CONNECT
  * (RFC 9110 §9.3.6). Each client builds the bytes to send and parses the proxy's replies
  * from bytes fed in any split; net::stream drives it over a socket. No Asio, no OpenSSL,
  * no <expected>: fuzzed with clang 14 (tests/fuzz/fuzz_proxy_reply.cpp).
@@ -89,7 +90,8 @@ class socks5_client {
  * The client side of an HTTP CONNECT tunnel. Sends `CONNECT host:port HTTP/1.1` with a Host
  * header and, when @p user is not empty, `Proxy-Authorization: Basic …`. A 2xx reply opens the
  * tunnel once its header ends; 407 (and 401, which tinyproxy sends) is auth_failed; any other
- * status is refused (the status line is the reason). At most @p max_head bytes of status line and headers are accepted.
+ * status is refused (the status line is the reason). At most @p max_head bytes of status line and headers are
+ * accepted.
  */
 class http_connect_client {
  public:

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file The byte stream to one server: TCP connect with a deadline (every resolved
+ * @file
+ * The byte stream to one server: TCP connect with a deadline (every resolved
  * address, IPv6 and IPv4, in resolver order), then plain bytes, implicit TLS, or a
  * STARTTLS upgrade. Optionally through a SOCKS5 or HTTP CONNECT proxy (net/proxy.hpp). This
  * header is the Asio integration: it exposes Asio types.

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file Named accounts: the configuration file `postern send --account NAME` and the
+ * @file
+ * Named accounts: the configuration file `postern send --account NAME` and the
  * sendmail-compatible mode read (docs/config.md). The parser is pure; only
  * default_config_path() looks at the environment.
  *

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file Automatic routing as an Asio coroutine (this header is the Asio integration):
+ * @file
+ * Automatic routing as an Asio coroutine (this header is the Asio integration):
  * choose_route() on the caller's executor, never blocking it; cancellable like
  * diagnose::async_try_routes().
  */

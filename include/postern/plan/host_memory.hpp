@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file Per-service memory of what worked (a service: host, port and mode), in SQLite, safe
+ * @file
+ * Per-service memory of what worked (a service: host, port and mode), in SQLite, safe
  * for many postern processes at once, and the pure decisions made from it:
  *
  * - a handshake weaker than what the same service gave before is a possible downgrade attack

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file Secure-first automatic routing (DESIGN.md fallback rules): strict routes on the
+ * @file
+ * Secure-first automatic routing (DESIGN.md fallback rules): strict routes on the
  * given port and the other submission ports, explored at once; a weaker profile only
  * where the user allowed it; plaintext never.
  *

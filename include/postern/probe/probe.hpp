@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file `postern probe`: a TLS and SMTP profile of mail servers, with a client-compatibility
+ * @file
+ * `postern probe`: a TLS and SMTP profile of mail servers, with a client-compatibility
  * matrix. No Asio or OpenSSL types here: the scan runs its own event loop inside run().
  *
  *   probe::options o;

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file The probe's TLS wire codec: IANA registries, a raw ClientHello builder and an incremental
+ * @file
+ * The probe's TLS wire codec: IANA registries, a raw ClientHello builder and an incremental
  * reader for the server's first flight. Sans-I/O and standard library only, so that it can be
  * fuzzed and can speak suites that no TLS library implements any more.
  *

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file The transport API: send one or more messages to one server over one connection.
+ * @file
+ * The transport API: send one or more messages to one server over one connection.
  * This is what the `postern` CLI uses; no Asio or OpenSSL types appear here.
  *
  *   send::options o;

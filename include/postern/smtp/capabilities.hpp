@@ -1,5 +1,8 @@
 #pragma once
-/** @file EHLO capability parsing (RFC 5321 §4.1.1.1 and the extension RFCs). Sans-I/O. */
+/**
+ * @file
+ * EHLO capability parsing (RFC 5321 §4.1.1.1 and the extension RFCs). Sans-I/O.
+ */
 #include <cstdint>
 #include <optional>
 #include <string>

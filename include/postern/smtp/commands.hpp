@@ -1,5 +1,8 @@
 #pragma once
-/** @file SMTP command serialisation. Every function refuses input that would inject a CR/LF. Sans-I/O. */
+/**
+ * @file
+ * SMTP command serialisation. Every function refuses input that would inject a CR/LF. Sans-I/O.
+ */
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -1,5 +1,8 @@
 #pragma once
-/** @file Message content on the wire: CRLF normalisation and dot-stuffing (RFC 5321 §4.5.2). Sans-I/O. */
+/**
+ * @file
+ * Message content on the wire: CRLF normalisation and dot-stuffing (RFC 5321 §4.5.2). Sans-I/O.
+ */
 #include <cstddef>
 #include <string>
 #include <string_view>

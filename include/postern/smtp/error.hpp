@@ -1,5 +1,8 @@
 #pragma once
-/** @file Error codes of the sans-I/O SMTP core (category "postern.smtp"). */
+/**
+ * @file
+ * Error codes of the sans-I/O SMTP core (category "postern.smtp").
+ */
 #include <system_error>
 
 namespace postern::smtp {

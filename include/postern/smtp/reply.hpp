@@ -1,5 +1,8 @@
 #pragma once
-/** @file SMTP reply parser (RFC 5321 §4.2, RFC 3463 enhanced status codes). Sans-I/O. */
+/**
+ * @file
+ * SMTP reply parser (RFC 5321 §4.2, RFC 3463 enhanced status codes). Sans-I/O.
+ */
 #include <cstddef>
 #include <optional>
 #include <string>

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file The client side of one SMTP transaction as a sans-I/O state machine.
+ * @file
+ * The client side of one SMTP transaction as a sans-I/O state machine.
  *
  * The session never touches a socket. A driver (postern::send) loops:
  *

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file The client certificate postern presents when a server asks for one (PEM files),
+ * @file
+ * The client certificate postern presents when a server asks for one (PEM files),
  * and the checks that run on it before any connection. No OpenSSL types here.
  *
  *   tls::client_identity id{"me.pem", "me.key"};

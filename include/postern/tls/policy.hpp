@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file TLS policies as data (no OpenSSL types here): protocol versions, suites,
+ * @file
+ * TLS policies as data (no OpenSSL types here): protocol versions, suites,
  * groups, signature schemes, verification. The named profiles of DESIGN.md are
  * part of postern's interface. A policy prints as text and parses back.
  *
