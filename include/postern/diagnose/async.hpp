@@ -13,7 +13,9 @@
 
 namespace postern::diagnose {
 
+/** diagnose::run() as a coroutine: the diagnosis of @p t. */
 asio::awaitable<diagnosis> async_run(target t);
+/** try_routes() as a coroutine: every one of @p routes to @p t tried at once, one attempt each. */
 asio::awaitable<std::vector<route_attempt>> async_try_routes(target t, std::vector<route_probe> routes);
 
 }  // namespace postern::diagnose

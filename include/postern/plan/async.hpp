@@ -11,6 +11,7 @@
 
 namespace postern::plan {
 
+/** choose_route() as a coroutine: the route to use for @p q. */
 asio::awaitable<route_choice> async_choose_route(route_request q);
 
 }  // namespace postern::plan
