@@ -12,6 +12,7 @@ packages=(
   swaks libnet-ssleay-perl curl msmtp python3 time
   sslscan testssl.sh chromium cargo rustc librust-rustls-dev git-email
   dante-server microsocks tinyproxy
+  doxygen  # docs.doxygen test: the API reference from the public headers
 )
 
 missing=()
