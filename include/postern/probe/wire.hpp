@@ -59,41 +59,59 @@ enum class key_exchange : std::uint8_t {
   ecdhe,      ///< ephemeral elliptic-curve DH
   dh_anon,    ///< unauthenticated ephemeral DH
   ecdh_anon,  ///< unauthenticated ephemeral ECDH
-  psk,
-  dhe_psk,
-  rsa_psk,
-  ecdhe_psk,
-  srp,
-  krb5,
+  psk,        ///< pre-shared key only (RFC 4279)
+  dhe_psk,    ///< ephemeral DH plus a pre-shared key
+  rsa_psk,    ///< RSA key transport plus a pre-shared key
+  ecdhe_psk,  ///< ephemeral ECDH plus a pre-shared key (RFC 5489)
+  srp,        ///< Secure Remote Password (RFC 5054)
+  krb5,       ///< Kerberos (RFC 2712)
 };
 
 /** What authenticates the server. `any`: TLS 1.3 (decided by the certificate). */
-enum class authentication : std::uint8_t { null, any, rsa, dss, ecdsa, anon, psk, srp, krb5 };
+enum class authentication : std::uint8_t {
+  null,   ///< TLS_NULL_WITH_NULL_NULL only
+  any,    ///< TLS 1.3 suites
+  rsa,    ///< RSA certificate
+  dss,    ///< DSA certificate
+  ecdsa,  ///< ECDSA certificate
+  anon,   ///< none: anyone in the middle can impersonate the server
+  psk,    ///< the pre-shared key
+  srp,    ///< the SRP verifier
+  krb5,   ///< a Kerberos ticket
+};
 
 /** Bulk cipher; the key size is cipher_suite_info::bits. */
 enum class bulk_cipher : std::uint8_t {
-  null,
-  rc4,
-  rc2_cbc,
-  des_cbc,
-  triple_des_ede_cbc,
-  idea_cbc,
-  seed_cbc,
-  aes_cbc,
-  aes_gcm,
-  aes_ccm,
-  aes_ccm_8,
-  camellia_cbc,
-  camellia_gcm,
-  aria_cbc,
-  aria_gcm,
-  chacha20_poly1305,
-  sm4_gcm,
-  sm4_ccm,
+  null,                ///< no encryption
+  rc4,                 ///< RC4 stream cipher (prohibited, RFC 7465)
+  rc2_cbc,             ///< RC2 in CBC mode (export)
+  des_cbc,             ///< single DES in CBC mode
+  triple_des_ede_cbc,  ///< 3DES EDE in CBC mode (Sweet32)
+  idea_cbc,            ///< IDEA in CBC mode
+  seed_cbc,            ///< SEED in CBC mode
+  aes_cbc,             ///< AES in CBC mode
+  aes_gcm,             ///< AES-GCM (AEAD)
+  aes_ccm,             ///< AES-CCM (AEAD)
+  aes_ccm_8,           ///< AES-CCM with an 8-byte tag (AEAD)
+  camellia_cbc,        ///< Camellia in CBC mode
+  camellia_gcm,        ///< Camellia-GCM (AEAD)
+  aria_cbc,            ///< ARIA in CBC mode
+  aria_gcm,            ///< ARIA-GCM (AEAD)
+  chacha20_poly1305,   ///< ChaCha20-Poly1305 (AEAD)
+  sm4_gcm,             ///< SM4-GCM (AEAD)
+  sm4_ccm,             ///< SM4-CCM (AEAD)
 };
 
 /** Record MAC; `aead` when the cipher authenticates itself. */
-enum class mac_algorithm : std::uint8_t { null, aead, md5, sha1, sha256, sha384, sm3 };
+enum class mac_algorithm : std::uint8_t {
+  null,    ///< no MAC
+  aead,    ///< the AEAD cipher authenticates
+  md5,     ///< HMAC-MD5
+  sha1,    ///< HMAC-SHA1
+  sha256,  ///< HMAC-SHA256
+  sha384,  ///< HMAC-SHA384
+  sm3,     ///< HMAC-SM3
+};
 
 /** One registry entry. Names are the IANA names (a few withdrawn drafts keep their draft names). */
 struct cipher_suite_info {
@@ -340,7 +358,11 @@ inline constexpr std::uint16_t renegotiation_info = 0xff01;  ///< RFC 5746
 }  // namespace extension
 
 /** RFC 8446 §4.1.3 downgrade sentinel in ServerHello.random. */
-enum class downgrade_marker : std::uint8_t { none, tls1_2, tls1_1_or_below };
+enum class downgrade_marker : std::uint8_t {
+  none,             ///< no sentinel
+  tls1_2,           ///< `DOWNGRD\x01`: a TLS 1.3 server negotiated TLS 1.2
+  tls1_1_or_below,  ///< `DOWNGRD\x00`: a TLS 1.3 server negotiated TLS 1.1 or below
+};
 
 /** The ServerHello (or HelloRetryRequest). */
 struct server_hello {
