@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file SASL client mechanisms for SMTP AUTH (RFC 4954): PLAIN, LOGIN, CRAM-MD5 and
+ * @file
+ * SASL client mechanisms for SMTP AUTH (RFC 4954): PLAIN, LOGIN, CRAM-MD5 and
  * SCRAM-SHA-256 through libgsasl, XOAUTH2 and EXTERNAL (RFC 4422 appendix A) by hand.
  *
  *   auth::credentials c{"user", "secret"};
@@ -18,8 +19,9 @@
 
 namespace postern::auth {
 
+/** Who authenticates, and with what. */
 struct credentials {
-  std::string user;
+  std::string user;    ///< the user name (for EXTERNAL: the authorization identity, may be "")
   std::string secret;  ///< password, or the OAuth2 bearer token for XOAUTH2
 };
 
@@ -49,7 +51,7 @@ std::optional<std::string> choose(const std::vector<std::string>& offered,
  * - step() sets smtp::errc::auth_failed on a malformed challenge or one after the exchange
  *   completed; XOAUTH2's step() answers the server's JSON error challenge with "" (no error),
  *   after which the server replies 535.
- * - XOAUTH2's initial_response() sets smtp::errc::invalid_argument if user or token contain \x01.
+ * - XOAUTH2's initial_response() sets smtp::errc::invalid_argument if user or token contain `\x01`.
  * - EXTERNAL sends credentials.user as the authorization identity (base64), or "=" (empty: the
  *   server derives the identity from the TLS client certificate); the secret is unused.
  */

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file The asynchronous front door, for programs that run their own Asio `io_context`.
+ * @file
+ * The asynchronous front door, for programs that run their own Asio `io_context`.
  * This header is the Asio integration: it exposes `asio::awaitable`.
  *
  *   asio::io_context io;

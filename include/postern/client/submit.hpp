@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file postern's front door: submit messages the way `postern send` does, in one call.
+ * @file
+ * postern's front door: submit messages the way `postern send` does, in one call.
  *
  * The call does the whole secure-first flow: the route remembered for the service first,
  * otherwise secure-first automatic routing (strict routes on the given port and the other
@@ -55,14 +56,14 @@ struct tls_options {
 
 /** What a secret provider is asked for: one connection's credentials. */
 struct secret_request {
-  std::string host;
-  std::uint16_t port = 0;
-  std::string user;
+  std::string host;        ///< the mail server (request::host)
+  std::uint16_t port = 0;  ///< the port of the route in use
+  std::string user;        ///< auth_options::user
 };
 
 /** SMTP AUTH. The secret is asked for per connection, so an OAuth2 token can be refreshed. */
 struct auth_options {
-  std::string user;
+  std::string user;  ///< the SMTP AUTH user name
   /** PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, XOAUTH2, or EXTERNAL (the TLS client certificate is the
       credential; user is then the optional authorization identity); unset: the strongest offered. */
   std::optional<std::string> mechanism;
@@ -75,23 +76,23 @@ struct auth_options {
 
 /** The host memory: the strongest route that worked per service, and the downgrade check. */
 struct memory_options {
-  bool enabled = true;
+  bool enabled = true;            ///< false: neither read nor write the memory (no downgrade check)
   std::string path;               ///< "": plan::host_memory::default_path()
   bool accept_downgrade = false;  ///< the user accepted a route weaker than the remembered one
 };
 
 /** Everything one submission needs. */
 struct request {
-  std::string host;
+  std::string host;        ///< the mail server: a name, or an address (then set tls.tls_name)
   std::uint16_t port = 0;  ///< 0: none given (automatic routing tries 465, 587, 25; explicit: the mode's)
-  route_policy route;
-  tls_options tls;
-  std::optional<auth_options> auth;
-  std::string ehlo_domain;  ///< "": this machine's host name
+  route_policy route;      ///< automatic (the default) or an explicit route
+  tls_options tls;         ///< verification and the client certificate
+  std::optional<auth_options> auth;  ///< nullopt: no SMTP AUTH
+  std::string ehlo_domain;           ///< "": this machine's host name
   /** Per step (connect, greeting, each command, the final dot); nullopt: RFC 5321's defaults for
       sending and 10 s per step for route probing. */
   std::optional<std::chrono::milliseconds> timeout;
-  memory_options memory;
+  memory_options memory;  ///< the host memory (on by default)
   /** Every connection goes through this SOCKS5 or HTTP CONNECT proxy (docs/proxy.md); the TLS name
       stays the mail server's. Nothing reads ALL_PROXY by itself: see net::proxy_from_environment(). */
   std::optional<net::proxy> proxy;
@@ -104,13 +105,13 @@ struct request {
 
 /** How the route was chosen. */
 struct route_report {
-  bool automatic = false;
-  bool from_memory = false;  ///< the remembered route was used
-  std::uint16_t port = 0;
-  net::mode mode = net::mode::starttls;
-  std::string profile;  ///< the TLS profile of the route used
-  std::string reason;   ///< one line: why this route
-  std::vector<diagnose::route_attempt> tried;
+  bool automatic = false;                      ///< chosen by automatic routing (or taken from memory by it)
+  bool from_memory = false;                    ///< the remembered route was used
+  std::uint16_t port = 0;                      ///< the port of the route used
+  net::mode mode = net::mode::starttls;        ///< the mode of the route used
+  std::string profile;                         ///< the TLS profile of the route used
+  std::string reason;                          ///< one line: why this route
+  std::vector<diagnose::route_attempt> tried;  ///< the route probes made, in order (automatic only)
 };
 
 /** The outcome of one submission. */
@@ -118,7 +119,7 @@ struct report {
   /** The connection that carried (or failed to carry) the messages: server, address, mode, TLS facts,
       AUTH mechanism, per-message and per-recipient results, the first error, the transcript. */
   send::report delivery;
-  route_report route;
+  route_report route;  ///< which route was used, and why
   /** The diagnosis of a failure (main cause first, with remedies), then warnings and notes. */
   std::vector<diagnose::finding> findings;
   /** Where the diagnosis started ("host:port"), when there was one. */

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file `postern doctor`: find the real cause of a connection failure by the follow-up
+ * @file
+ * `postern doctor`: find the real cause of a connection failure by the follow-up
  * checks an expert would run by hand, and propose remedies safest first.
  *
  *   diagnose::target t{.host = "relay.example.net", .port = 465, .mode = net::mode::implicit_tls};
@@ -26,13 +27,14 @@
 
 namespace postern::diagnose {
 
+/** What to diagnose: the server and the way the user meant to reach it. */
 struct target {
-  std::string host;
+  std::string host;                      ///< the server's name or address
   std::uint16_t port = 0;                ///< 0: default_port(mode)
   net::mode mode = net::mode::starttls;  ///< what the user meant to use
-  std::string ca_file;
-  std::string tls_name;
-  std::string ehlo_domain;
+  std::string ca_file;      ///< PEM file of trusted roots instead of the system's; "" = the system's
+  std::string tls_name;     ///< name the certificate must carry (and SNI); "" = host
+  std::string ehlo_domain;  ///< the name sent in EHLO; "" = "localhost"
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};  ///< per step of each attempt
   std::vector<std::uint16_t> other_ports{465, 587, 25};         ///< where to look for secure alternatives
   /** After this long without a greeting, a second connection checks for an implicit-TLS port. */
@@ -64,9 +66,9 @@ diagnosis run(const target& t);
 
 /** One route to try: a port, a mode and a profile name. */
 struct route_probe {
-  std::uint16_t port = 0;
-  net::mode mode = net::mode::starttls;
-  std::string profile = "strict";
+  std::uint16_t port = 0;                ///< the port to connect to
+  net::mode mode = net::mode::starttls;  ///< how the connection becomes secure
+  std::string profile = "strict";        ///< TLS profile name: "strict", "compat" or "legacy"
 };
 
 /**

@@ -1,5 +1,8 @@
 #pragma once
-/** @file Findings as JSON (nlohmann::json): the one rendering send, doctor and probe share. */
+/**
+ * @file
+ * Findings as JSON (nlohmann::json): the one rendering send, doctor and probe share.
+ */
 #include <nlohmann/json.hpp>
 #include <vector>
 

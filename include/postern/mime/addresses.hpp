@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file Reading addresses out of an existing RFC 5322 message, as `sendmail -t` needs: the
+ * @file
+ * Reading addresses out of an existing RFC 5322 message, as `sendmail -t` needs: the
  * address lists of To/Cc/Bcc, the header fields that carry them, and removing a field (Bcc)
  * without touching any other byte. Sans-I/O, standard library only.
  *

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file Building simple RFC 5322 messages, and the encodings they need
+ * @file
+ * Building simple RFC 5322 messages, and the encodings they need
  * (RFC 2047 encoded words, base64, quoted-printable). Sans-I/O.
  *
  *   mime::simple_message m{.from = "a@example.org", .to = {"b@example.org"},
@@ -15,12 +16,13 @@
 
 namespace postern::mime {
 
+/** A plain-text message for build(): the header fields and a UTF-8 body. */
 struct simple_message {
-  std::string from;
-  std::vector<std::string> to;
-  std::vector<std::string> cc;
-  std::string subject;  ///< UTF-8; encoded per RFC 2047 when not plain ASCII
-  std::string text;     ///< UTF-8 body; LF or CRLF line ends
+  std::string from;             ///< the From field: "a@example.org" or "Name <a@example.org>"
+  std::vector<std::string> to;  ///< the To field, one address each
+  std::vector<std::string> cc;  ///< the Cc field, one address each; empty = no Cc
+  std::string subject;          ///< UTF-8; encoded per RFC 2047 when not plain ASCII
+  std::string text;             ///< UTF-8 body; LF or CRLF line ends
   std::optional<std::chrono::system_clock::time_point> date;  ///< default: now
   std::string message_id;  ///< default: generated "<random@domain-of-from>"
 };
@@ -49,6 +51,7 @@ std::string build(const simple_message& m, const build_options& options);
  * RFC 2047 header value. Printable ASCII is kept as is (only folded at spaces when long); anything
  * else, or text containing "=?", becomes =?UTF-8?B?...?= words of at most 75 characters, split only
  * between whole UTF-8 characters and folded so that no line exceeds 76 octets.
+ * @param utf8 the value, UTF-8
  * @param header_name_length what precedes the value on the first line, e.g. 9 for "Subject: ".
  * @return the value without a trailing CRLF; continuation lines start with one space.
  *

@@ -1,11 +1,15 @@
 #pragma once
-/** @file Network error codes (category "postern.net"), one per net.* cause of docs/causes.md. */
+/**
+ * @file
+ * Network error codes (category "postern.net"), one per net.* cause of docs/causes.md.
+ */
 #include <system_error>
 
 namespace postern::net {
 
+/** Why a connection, or the way to it through a proxy, failed. Each maps to a net.* cause (see cause()). */
 enum class errc {
-  ok = 0,
+  ok = 0,             ///< no error
   dns = 1,            ///< net.dns: the name did not resolve
   refused,            ///< net.refused: nothing listens on that port
   unreachable,        ///< net.unreachable: no route to the host
@@ -18,12 +22,18 @@ enum class errc {
   proxy_bad_reply,    ///< net.proxy-bad-reply: the proxy's answer is not SOCKS5 / HTTP
 };
 
+/** The error category "postern.net" of errc; message() is a plain-words summary. */
 const std::error_category& net_category() noexcept;
+/** Makes errc usable as std::error_code (found by ADL). */
 inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), net_category()}; }
 /** The DESIGN.md cause code, e.g. "net.refused". */
 const char* cause(errc e) noexcept;
 
 }  // namespace postern::net
 
+/// @cond POSTERN_STD_TRAITS
+// Lets errc convert to std::error_code implicitly. Hidden from Doxygen, which cannot place a
+// specialisation of a std template.
 template <>
 struct std::is_error_code_enum<postern::net::errc> : std::true_type {};
+/// @endcond

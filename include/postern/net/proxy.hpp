@@ -1,7 +1,8 @@
 #pragma once
 /**
- * @file A proxy to connect through: SOCKS5 (RFC 1928, user name/password per RFC 1929) or
- * HTTP CONNECT. Pure: no Asio, no OpenSSL, no <expected> (the URL parser is fuzzed with
+ * @file
+ * A proxy to connect through: SOCKS5 (RFC 1928, user name/password per RFC 1929) or
+ * HTTP CONNECT. Pure: no Asio, no OpenSSL, no `<expected>` (the URL parser is fuzzed with
  * clang 14). net::stream::connect takes one of these; see docs/proxy.md.
  *
  *   std::string error;
@@ -15,14 +16,20 @@
 
 namespace postern::net {
 
+/** Where and how to reach a proxy, and the credentials it wants (if any). */
 struct proxy {
-  enum class kind { socks5, http };
-  kind type = kind::socks5;
-  std::string host;  ///< name or IP literal (IPv6 without brackets)
-  std::uint16_t port = 0;
-  std::string user;      ///< "" = no credentials
-  std::string password;  ///< only with user
+  /** The proxy protocol. */
+  enum class kind {
+    socks5,  ///< SOCKS5; the proxy resolves the mail server's name
+    http,    ///< HTTP CONNECT
+  };
+  kind type = kind::socks5;  ///< which protocol the proxy speaks
+  std::string host;          ///< name or IP literal (IPv6 without brackets)
+  std::uint16_t port = 0;    ///< the proxy's port
+  std::string user;          ///< "" = no credentials
+  std::string password;      ///< only with user
 
+  /** True when a user name is set (SOCKS5 user/password, HTTP Basic). */
   bool has_credentials() const noexcept { return !user.empty(); }
   /** "socks5://alice:***@127.0.0.1:1080": the password is never shown. */
   std::string to_string() const;
@@ -34,6 +41,7 @@ struct proxy {
  * Parses `socks5://[user:pass@]HOST[:PORT]` (socks5h:// is the same thing: postern always lets
  * a SOCKS5 proxy resolve the mail server's name), or `http://[user:pass@]HOST:PORT`. User and
  * password may be percent-encoded. The SOCKS5 port defaults to 1080; HTTP needs one.
+ * @param url   the proxy URL
  * @param error set to a plain-words reason when nullopt is returned
  */
 std::optional<proxy> parse_proxy(std::string_view url, std::string& error);
@@ -44,6 +52,7 @@ std::optional<proxy> parse_proxy(std::string_view url, std::string& error);
  * mail must not go through a proxy nobody configured for it.
  * @param error set when the variable is set but is not a proxy URL parse_proxy() accepts;
  *              @p variable is set to the variable's name in every case it is read
+ * @param variable set to the name of the variable read ("all_proxy" or "ALL_PROXY")
  */
 std::optional<proxy> proxy_from_environment(std::string& error, std::string& variable);
 

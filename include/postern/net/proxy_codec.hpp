@@ -1,9 +1,10 @@
 #pragma once
 /**
- * @file The proxy handshakes without I/O: SOCKS5 (RFC 1928, RFC 1929) and HTTP CONNECT
+ * @file
+ * The proxy handshakes without I/O: SOCKS5 (RFC 1928, RFC 1929) and HTTP CONNECT
  * (RFC 9110 §9.3.6). Each client builds the bytes to send and parses the proxy's replies
  * from bytes fed in any split; net::stream drives it over a socket. No Asio, no OpenSSL,
- * no <expected>: fuzzed with clang 14 (tests/fuzz/fuzz_proxy_reply.cpp).
+ * no `<expected>`: fuzzed with clang 14 (tests/fuzz/fuzz_proxy_reply.cpp).
  *
  *   proxy_codec::socks5_client c("mail.example.org", 587, "", "");
  *   write(c.take_output());                       // 05 01 00
@@ -22,20 +23,27 @@
 
 namespace postern::net::proxy_codec {
 
-enum class step { need_more, done, failed };
+/** Where a handshake stands. */
+enum class step {
+  need_more,  ///< send take_output(), then feed() the proxy's answer
+  done,       ///< the tunnel is open: the next byte is the server's
+  failed,     ///< see error(); close the connection
+};
 
+/** Why a handshake failed; each but bad_request maps to a net.proxy-* cause. */
 enum class failure_kind {
-  none,
+  none,         ///< no failure
   bad_reply,    ///< net.proxy-bad-reply: not a SOCKS5 / HTTP reply, or one too long
   auth_failed,  ///< net.proxy-auth-failed: credentials rejected or required (SOCKS5, HTTP 407)
   refused,      ///< net.proxy-refused: the proxy would not or could not reach the target
   bad_request,  ///< the target or credentials cannot be encoded (longer than 255 bytes, empty)
 };
 
+/** A failed handshake: the kind, the proxy's code and a reason in words. */
 struct failure {
-  failure_kind kind = failure_kind::none;
-  int reply_code = -1;  ///< the SOCKS5 REP, RFC 1929 status or HTTP status; -1 when none
-  std::string reason;   ///< plain words, without the proxy's name (the caller adds it)
+  failure_kind kind = failure_kind::none;  ///< none while the handshake has not failed
+  int reply_code = -1;                     ///< the SOCKS5 REP, RFC 1929 status or HTTP status; -1 when none
+  std::string reason;                      ///< plain words, without the proxy's name (the caller adds it)
 };
 
 /** RFC 1928 §6 reply field in words: 1 "general SOCKS server failure" … 8 "address type not supported". */
@@ -48,6 +56,7 @@ const char* socks5_reply_text(int rep) noexcept;
  */
 class socks5_client {
  public:
+  /** A client that will ask for @p host:@p port; @p user "" = no authentication. */
   socks5_client(std::string_view host, std::uint16_t port, std::string_view user, std::string_view password);
 
   /** Bytes to send now (the greeting, the credentials, the CONNECT request); "" when none. */
@@ -56,8 +65,8 @@ class socks5_client {
   std::size_t bytes_wanted() const noexcept;
   /** Parses proxy bytes; returns how many were used (the rest belong to the tunnel, or follow an error). */
   std::size_t feed(std::string_view bytes);
-  step state() const noexcept { return step_; }
-  const proxy_codec::failure& error() const noexcept { return failure_; }
+  step state() const noexcept { return step_; }                            ///< where the handshake stands
+  const proxy_codec::failure& error() const noexcept { return failure_; }  ///< why it failed (state() failed)
   /** Whether the proxy sent anything yet (an EOF before any byte is a refusal, not a bad reply). */
   bool answered() const noexcept { return answered_; }
   /** BND.ADDR:BND.PORT of the success reply, e.g. "127.0.0.1:40312" (the proxy's outgoing address). */
@@ -89,20 +98,26 @@ class socks5_client {
  * The client side of an HTTP CONNECT tunnel. Sends `CONNECT host:port HTTP/1.1` with a Host
  * header and, when @p user is not empty, `Proxy-Authorization: Basic …`. A 2xx reply opens the
  * tunnel once its header ends; 407 (and 401, which tinyproxy sends) is auth_failed; any other
- * status is refused (the status line is the reason). At most @p max_head bytes of status line and headers are accepted.
+ * status is refused (the status line is the reason). At most @p max_head bytes of status line and headers are
+ * accepted.
  */
 class http_connect_client {
  public:
-  static constexpr std::size_t default_max_head = 16 * 1024;
+  static constexpr std::size_t default_max_head = 16 * 1024;  ///< 16 KiB of status line and headers
 
+  /** A client that will ask for @p host:@p port; @p user "" = no Proxy-Authorization. */
   http_connect_client(std::string_view host, std::uint16_t port, std::string_view user,
                       std::string_view password, std::size_t max_head = default_max_head);
 
+  /** Bytes to send now (the CONNECT request); "" when none. */
   std::string take_output();
+  /** At least 1 while need_more: the most bytes that can be read without reading past the header. */
   std::size_t bytes_wanted() const noexcept;
+  /** Parses proxy bytes; returns how many were used (the rest belong to the tunnel, or follow an error). */
   std::size_t feed(std::string_view bytes);
-  step state() const noexcept { return step_; }
-  const proxy_codec::failure& error() const noexcept { return failure_; }
+  step state() const noexcept { return step_; }                            ///< where the handshake stands
+  const proxy_codec::failure& error() const noexcept { return failure_; }  ///< why it failed (state() failed)
+  /** Whether the proxy sent anything yet (an EOF before any byte is a refusal, not a bad reply). */
   bool answered() const noexcept { return !head_.empty(); }
   /** The status code once the status line is read, else 0. */
   int status() const noexcept { return status_; }
@@ -120,7 +135,7 @@ class http_connect_client {
   proxy_codec::failure failure_;
 };
 
-/** Printable ASCII as is, anything else as \xNN; at most @p max input bytes, then "…". */
+/** Printable ASCII as is, anything else as `\xNN`; at most @p max input bytes, then "…". */
 std::string escape(std::string_view bytes, std::size_t max = 200);
 
 /** RFC 4648 base64 (for Proxy-Authorization: Basic). */

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file The byte stream to one server: TCP connect with a deadline (every resolved
+ * @file
+ * The byte stream to one server: TCP connect with a deadline (every resolved
  * address, IPv6 and IPv4, in resolver order), then plain bytes, implicit TLS, or a
  * STARTTLS upgrade. Optionally through a SOCKS5 or HTTP CONNECT proxy (net/proxy.hpp). This
  * header is the Asio integration: it exposes Asio types.
@@ -22,24 +23,28 @@
 #include "postern/net/error.hpp"
 #include "postern/net/proxy.hpp"
 
+/// OpenSSL's client context, declared here so that this header does not include OpenSSL.
 typedef struct ssl_ctx_st SSL_CTX;
 
 namespace postern::net {
 
+/// The clock of every deadline: monotonic, so wall-clock changes do not cut a step short.
 using clock = std::chrono::steady_clock;
 
 /** Why a TLS handshake failed, as the tls backend classified it. */
 struct tls_failure {
-  std::string code;
-  std::string summary;
-  std::string detail;
+  std::string code;                ///< the cause code, e.g. "tls.cert.expired", "tls.handshake-failed"
+  std::string summary;             ///< one line, plain words
+  std::string detail;              ///< the technical detail (OpenSSL's error or verify result)
   int alert_received = -1;         ///< the server's TLS alert, -1 if none
   bool server_hello_seen = false;  ///< the server answered in TLS before failing
-  bool timed_out = false;
+  bool timed_out = false;          ///< the handshake did not finish before the deadline
 };
 
+/** One connection to a server: TCP (possibly through a proxy), then optionally TLS. Not copyable. */
 class stream {
  public:
+  /** An unconnected stream whose work runs on @p ex. */
   explicit stream(asio::any_io_executor ex);
   ~stream();
   stream(const stream&) = delete;
@@ -61,6 +66,8 @@ class stream {
    * Runs the TLS client handshake on the connected socket (implicit TLS, or after STARTTLS).
    * @param ctx        client context (see tls::make_client_context); not owned, must outlive the stream
    * @param name       server name for SNI and the certificate check
+   * @param insecure   true: skip the certificate check (still sends SNI)
+   * @param deadline   when to give up (the failure then has timed_out set)
    * @return nullopt on success, else the classified failure
    */
   asio::awaitable<std::optional<tls_failure>> start_tls(SSL_CTX* ctx, std::string name, bool insecure,
@@ -73,6 +80,7 @@ class stream {
   /** Writes all of @p bytes before @p deadline. */
   asio::awaitable<void> write(std::string_view bytes, clock::time_point deadline, std::error_code& ec);
 
+  /** True once the TLS handshake succeeded: reads and writes are encrypted. */
   bool tls_active() const noexcept { return tls_; }
   /**
    * After a read or write failed on an established TLS connection: whether the server's alert
@@ -87,6 +95,7 @@ class stream {
   std::string peer_address() const;
   /** The proxy this stream goes through, if any. */
   const std::optional<proxy>& via() const noexcept { return via_; }
+  /** Closes the connection (without a TLS close_notify); safe to call twice. */
   void close() noexcept;
 
  private:

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file Named accounts: the configuration file `postern send --account NAME` and the
+ * @file
+ * Named accounts: the configuration file `postern send --account NAME` and the
  * sendmail-compatible mode read (docs/config.md). The parser is pure; only
  * default_config_path() looks at the environment.
  *
@@ -18,27 +19,27 @@ namespace postern::plan {
 
 /** One `account NAME` block, with what `defaults` gave it already applied. Empty = not set. */
 struct account {
-  std::string name;
-  std::string host;
-  std::optional<std::uint16_t> port;
-  std::string mode;         ///< "tls", "starttls", "plain", "auto"; "" = auto
-  std::string tls_profile;  ///< "strict", "compat", "legacy"; "" = strict
+  std::string name;                   ///< NAME of `account NAME`
+  std::string host;                   ///< the server (`host`)
+  std::optional<std::uint16_t> port;  ///< `port`; nullopt = the mode's usual port
+  std::string mode;                   ///< "tls", "starttls", "plain", "auto"; "" = auto
+  std::string tls_profile;            ///< "strict", "compat", "legacy"; "" = strict
   std::vector<std::string>
-      allow;  ///< weaker profiles automatic routing may use for this account: compat, legacy
-  std::string user;
-  std::string password_command;
-  std::string password_file;
-  std::string auth;  ///< forced SASL mechanism
-  std::string from;
-  std::string tls_name;
-  std::string ca_file;
-  std::string client_cert;  ///< PEM client certificate (`client-cert`)
-  std::string client_key;   ///< its PEM private key (`client-key`); "" = in client_cert
-  std::string ports;        ///< "465,587", validated
-  std::string ehlo;
-  std::string proxy;     ///< a proxy URL (net::parse_proxy accepts it), "" = direct
-  double timeout = 0;    ///< seconds per step; 0 = built-in defaults
-  std::size_t line = 0;  ///< where `account NAME` is, for messages
+      allow;         ///< weaker profiles automatic routing may use for this account: compat, legacy
+  std::string user;  ///< SMTP AUTH user name (`user`)
+  std::string password_command;  ///< shell command whose first output line is the password
+  std::string password_file;     ///< file whose first line is the password
+  std::string auth;              ///< forced SASL mechanism
+  std::string from;              ///< envelope sender (`from`)
+  std::string tls_name;          ///< name to verify in the certificate; "" = host
+  std::string ca_file;           ///< PEM file of trusted roots instead of the system's
+  std::string client_cert;       ///< PEM client certificate (`client-cert`)
+  std::string client_key;        ///< its PEM private key (`client-key`); "" = in client_cert
+  std::string ports;             ///< "465,587", validated
+  std::string ehlo;              ///< the name sent in EHLO (`ehlo`)
+  std::string proxy;             ///< a proxy URL (net::parse_proxy accepts it), "" = direct
+  double timeout = 0;            ///< seconds per step; 0 = built-in defaults
+  std::size_t line = 0;          ///< where `account NAME` is, for messages
 };
 
 /** A parsed configuration file. */
@@ -57,6 +58,7 @@ struct config {
  * comments (a whole line, or after white space), `defaults` (settings inherited by the accounts
  * that follow), `account NAME`, `default NAME`. A value may be written in double quotes (to keep
  * a `#` or surrounding spaces; \" and \\ inside).
+ * @param text  the file's contents
  * @param error set to "line N: what is wrong" when nullopt is returned.
  *
  *   parse_config("account a\n  hots x\n", error);   // nullopt, error == "line 2: unknown key 'hots' (did you

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file Per-service memory of what worked (a service: host, port and mode), in SQLite, safe
+ * @file
+ * Per-service memory of what worked (a service: host, port and mode), in SQLite, safe
  * for many postern processes at once, and the pure decisions made from it:
  *
  * - a handshake weaker than what the same service gave before is a possible downgrade attack
@@ -28,14 +29,14 @@ namespace postern::plan {
 
 /** What a working route looked like: enough to recognise a weaker one later. */
 struct route_facts {
-  std::string host;
-  std::uint16_t port = 0;
-  std::string mode;         ///< "tls", "starttls", "plain"
-  std::string profile;      ///< "strict", "compat", "legacy"
-  std::string tls_version;  ///< "TLSv1.3"
-  std::string cipher;       ///< IANA name
-  std::string kx;           ///< "ECDHE", "DHE", "RSA", "" (TLS 1.3: always ephemeral)
-  std::string group;
+  std::string host;          ///< the server name as the user gave it
+  std::uint16_t port = 0;    ///< the port connected to
+  std::string mode;          ///< "tls", "starttls", "plain"
+  std::string profile;       ///< "strict", "compat", "legacy"
+  std::string tls_version;   ///< "TLSv1.3"
+  std::string cipher;        ///< IANA name
+  std::string kx;            ///< "ECDHE", "DHE", "RSA", "" (TLS 1.3: always ephemeral)
+  std::string group;         ///< key exchange group, IANA name ("x25519"), when there is one
   std::string issuer;        ///< certificate issuer, RFC 2253
   std::string key_sha256;    ///< server key fingerprint (recorded; a new key alone is no downgrade)
   std::int64_t seen_at = 0;  ///< unix seconds
@@ -75,8 +76,13 @@ std::optional<route_facts> remembered_route(const std::vector<route_facts>& serv
 
 /** What the memory says about a route about to carry credentials and mail. */
 struct memory_verdict {
-  enum class action { ok, warn, refuse };
-  action act = action::ok;
+  /** What to do with the route. */
+  enum class action {
+    ok,      ///< go ahead
+    warn,    ///< go ahead, but tell the user (plan.weaker-than-known)
+    refuse,  ///< stop before credentials or mail (plan.downgrade)
+  };
+  action act = action::ok;  ///< the decision
   /** refuse: what was remembered for the same service (or the route tried first);
    *  warn: the stronger route known on another port of the host. */
   std::optional<route_facts> remembered;
@@ -85,9 +91,9 @@ struct memory_verdict {
    *  warn: "587/starttls with strict worked for this host; this route uses compat". */
   std::string summary;
 
-  bool ok() const noexcept { return act == action::ok; }
-  bool refused() const noexcept { return act == action::refuse; }
-  bool warned() const noexcept { return act == action::warn; }
+  bool ok() const noexcept { return act == action::ok; }           ///< act is ok
+  bool refused() const noexcept { return act == action::refuse; }  ///< act is refuse
+  bool warned() const noexcept { return act == action::warn; }     ///< act is warn
   /** The verdict as a finding: plan.downgrade (error) or plan.weaker-than-known (warning). */
   diagnose::finding finding() const;
 };
@@ -117,6 +123,10 @@ memory_verdict check_starttls_missing(const std::vector<route_facts>& services, 
  *  unless @p accept_weaker. */
 bool should_record(const std::optional<route_facts>& same, const route_facts& r, bool accept_weaker);
 
+/**
+ * The SQLite database of remembered services (one row per host, port and mode). Writes are
+ * transactions, so several postern processes may share the file.
+ */
 class host_memory {
  public:
   /** The schema this code writes (PRAGMA user_version). 0: the old per-host table. */

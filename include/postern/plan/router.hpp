@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file Secure-first automatic routing (DESIGN.md fallback rules): strict routes on the
+ * @file
+ * Secure-first automatic routing (DESIGN.md fallback rules): strict routes on the
  * given port and the other submission ports, explored at once; a weaker profile only
  * where the user allowed it; plaintext never.
  *
@@ -17,18 +18,20 @@
 
 namespace postern::plan {
 
+/** What choose_route() works from: the target and the weaker profiles allowed. */
 struct route_request {
   diagnose::target base;  ///< host, port (0: none given), ca_file, tls_name, ehlo, timeout, other_ports
   std::vector<std::string> allow;  ///< weaker profiles the user allowed: "compat", "legacy"
 };
 
+/** The route choose_route() picked, or why there is none. */
 struct route_choice {
-  bool ok = false;
-  std::uint16_t port = 0;
-  net::mode mode = net::mode::starttls;
-  std::string profile;  ///< "strict", or an allowed weaker one
-  std::string reason;   ///< one line: why this route
-  std::vector<diagnose::route_attempt> tried;
+  bool ok = false;                             ///< a route works; false: reason says why none does
+  std::uint16_t port = 0;                      ///< the port to use
+  net::mode mode = net::mode::starttls;        ///< how to secure the connection
+  std::string profile;                         ///< "strict", or an allowed weaker one
+  std::string reason;                          ///< one line: why this route
+  std::vector<diagnose::route_attempt> tried;  ///< every attempt made, in order
 };
 
 /**

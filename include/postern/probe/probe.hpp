@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file `postern probe`: a TLS and SMTP profile of mail servers, with a client-compatibility
+ * @file
+ * `postern probe`: a TLS and SMTP profile of mail servers, with a client-compatibility
  * matrix. No Asio or OpenSSL types here: the scan runs its own event loop inside run().
  *
  *   probe::options o;
@@ -33,16 +34,17 @@ namespace postern::probe {
 
 /** One server to profile. Port 0 expands to 465, 587 and 25 (three targets in the report). */
 struct target {
-  std::string host;
-  std::uint16_t port = 0;
+  std::string host;        ///< name or address
+  std::uint16_t port = 0;  ///< 0: 465, 587 and 25
 };
 
+/** What run() scans, and how. */
 struct options {
-  std::vector<target> targets;
-  std::string ca_file;      ///< PEM roots for verification; "" = the system's roots
-  std::string tls_name;     ///< name to verify and send as SNI; "" = the target's host
-  std::string client_cert;  ///< PEM client certificate the client families present when asked; "" = none
-  std::string client_key;   ///< PEM private key of client_cert; "" = it is in client_cert
+  std::vector<target> targets;  ///< the servers to profile (not empty)
+  std::string ca_file;          ///< PEM roots for verification; "" = the system's roots
+  std::string tls_name;         ///< name to verify and send as SNI; "" = the target's host
+  std::string client_cert;      ///< PEM client certificate the client families present when asked; "" = none
+  std::string client_key;       ///< PEM private key of client_cert; "" = it is in client_cert
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};  ///< per step of each connection
   unsigned jobs = 8;                                            ///< connections at once (all targets)
   std::string ehlo = "localhost";                               ///< EHLO name
@@ -50,23 +52,29 @@ struct options {
 };
 
 /** What a port speaks. */
-enum class port_mode { tls, starttls, plain, closed };
+enum class port_mode {
+  tls,       ///< implicit TLS
+  starttls,  ///< SMTP with STARTTLS
+  plain,     ///< SMTP without STARTTLS
+  closed,    ///< no SMTP or TLS service answered (see target_report::error_code)
+};
 /** "tls", "starttls", "plain", "closed" (the JSON values). */
 const char* to_string(port_mode m) noexcept;
 
+/** Whether the server accepts one protocol version. */
 struct version_support {
-  std::string version;  ///< "SSLv3", "TLSv1.0" … "TLSv1.3"
-  bool accepted = false;
+  std::string version;    ///< "SSLv3", "TLSv1.0" … "TLSv1.3"
+  bool accepted = false;  ///< some suite was accepted with this version
 };
 
 /** One accepted cipher suite. */
 struct suite {
-  std::string name;  ///< IANA name
-  std::uint16_t code = 0;
-  std::string version;  ///< "TLSv1.2"
-  std::string kx;       ///< "ECDHE", "DHE", "RSA", "ECDH", "DH", "PSK", … (TLS 1.3: from the group picked)
-  int bits = 0;         ///< symmetric strength, as sslscan reports it
-  int order = 0;        ///< 1 = the server's first choice within that version
+  std::string name;        ///< IANA name
+  std::uint16_t code = 0;  ///< IANA code point, e.g. 0x009C
+  std::string version;     ///< "TLSv1.2"
+  std::string kx;  ///< "ECDHE", "DHE", "RSA", "ECDH", "DH", "PSK", … (TLS 1.3: from the group picked)
+  int bits = 0;    ///< symmetric strength, as sslscan reports it
+  int order = 0;   ///< 1 = the server's first choice within that version
 };
 
 /** One key-exchange group the server accepts. */
@@ -77,20 +85,20 @@ struct group {
 
 /** One certificate as the server sent it (leaf first). */
 struct certificate {
-  std::string subject;  ///< RFC 2253
-  std::string issuer;
-  std::vector<std::string> sans;  ///< "DNS:mail.example.org", "IP:127.0.0.1"
-  std::string not_before;         ///< ISO 8601 UTC
-  std::string not_after;
-  std::string key_type;  ///< "RSA", "EC", "Ed25519", "Ed448", "DSA", or OpenSSL's name
-  int key_bits = 0;
+  std::string subject;              ///< RFC 2253
+  std::string issuer;               ///< RFC 2253
+  std::vector<std::string> sans;    ///< "DNS:mail.example.org", "IP:127.0.0.1"
+  std::string not_before;           ///< ISO 8601 UTC
+  std::string not_after;            ///< ISO 8601 UTC
+  std::string key_type;             ///< "RSA", "EC", "Ed25519", "Ed448", "DSA", or OpenSSL's name
+  int key_bits = 0;                 ///< key size in bits (256 for P-256)
   std::string signature_algorithm;  ///< e.g. "sha256WithRSAEncryption"
 };
 
 /** Whether one client family can connect. */
 struct client_result {
-  std::string family;  ///< "rustls", "go", "openssl", "python", "java17", "node", "postern-strict", …
-  bool ok = false;
+  std::string family;   ///< "rustls", "go", "openssl", "python", "java17", "node", "postern-strict", …
+  bool ok = false;      ///< the handshake succeeded, certificate verified
   std::string version;  ///< when ok
   std::string suite;    ///< IANA name, when ok
   std::string code;     ///< cause code, when not ok
@@ -99,33 +107,35 @@ struct client_result {
 
 /** Everything found about one HOST:PORT. */
 struct target_report {
-  std::string host;
-  std::uint16_t port = 0;
-  port_mode mode = port_mode::closed;
-  std::string error_code;             ///< why the port is closed (net.refused …), "" otherwise
-  std::optional<std::string> banner;  ///< the 220 greeting's text (lines joined by " / ")
-  std::vector<std::string> ehlo_before_tls;
-  std::vector<std::string> ehlo_after_tls;
-  bool auth_before_tls = false;
-  std::vector<version_support> versions;
-  std::vector<suite> suites;  ///< by version (newest first), then server order
-  bool server_preference = false;
-  std::vector<group> groups;
-  std::vector<certificate> chain;
-  bool chain_verifies = false;
+  std::string host;                          ///< as given
+  std::uint16_t port = 0;                    ///< the port probed
+  port_mode mode = port_mode::closed;        ///< what the port speaks
+  std::string error_code;                    ///< why the port is closed (net.refused …), "" otherwise
+  std::optional<std::string> banner;         ///< the 220 greeting's text (lines joined by " / ")
+  std::vector<std::string> ehlo_before_tls;  ///< EHLO keywords in plaintext, upper-case
+  std::vector<std::string> ehlo_after_tls;   ///< EHLO keywords over TLS, upper-case
+  bool auth_before_tls = false;              ///< AUTH offered in plaintext
+  std::vector<version_support> versions;     ///< TLSv1.0 … TLSv1.3 always; SSLv3 only when accepted
+  std::vector<suite> suites;                 ///< by version (newest first), then server order
+  bool server_preference = false;            ///< the server imposes its own suite order
+  std::vector<group> groups;                 ///< in the server's order
+  std::vector<certificate> chain;            ///< as sent, leaf first
+  bool chain_verifies =
+      false;  ///< some client family verified the chain (against ca_file or the system's roots)
   std::optional<std::string> chain_problem;  ///< tls.cert.* code
   /** The port refuses TLS clients without a client certificate (or refused the one given):
       the families' handshakes failed with tls.client-cert-required. */
   bool client_cert_required = false;
-  std::vector<client_result> clients;
-  std::vector<diagnose::finding> findings;
-  long elapsed_ms = 0;
-  int hellos_sent = 0;  ///< raw ClientHellos this target cost (the scan's work)
-  bool reachable() const noexcept { return mode != port_mode::closed; }
+  std::vector<client_result> clients;       ///< the client-compatibility matrix, one per family
+  std::vector<diagnose::finding> findings;  ///< what is weak or wrong, as in postern doctor
+  long elapsed_ms = 0;                      ///< how long this target took
+  int hellos_sent = 0;                      ///< raw ClientHellos this target cost (the scan's work)
+  bool reachable() const noexcept { return mode != port_mode::closed; }  ///< mode is not closed
 };
 
+/** The result of run(): one target_report per HOST:PORT. */
 struct report {
-  std::vector<target_report> targets;
+  std::vector<target_report> targets;  ///< in the order of options::targets (port 0 expanded)
   /** 0 when every target was reachable, 69 (EX_UNAVAILABLE) otherwise; findings do not count. */
   int exit_code() const noexcept;
 };

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file The probe's TLS wire codec: IANA registries, a raw ClientHello builder and an incremental
+ * @file
+ * The probe's TLS wire codec: IANA registries, a raw ClientHello builder and an incremental
  * reader for the server's first flight. Sans-I/O and standard library only, so that it can be
  * fuzzed and can speak suites that no TLS library implements any more.
  *
@@ -28,11 +29,11 @@ namespace postern::probe::wire {
 
 /** Wire values of the protocol versions (ProtocolVersion, RFC 8446 §4.1.2). */
 namespace version {
-inline constexpr std::uint16_t ssl3 = 0x0300;
-inline constexpr std::uint16_t tls1_0 = 0x0301;
-inline constexpr std::uint16_t tls1_1 = 0x0302;
-inline constexpr std::uint16_t tls1_2 = 0x0303;
-inline constexpr std::uint16_t tls1_3 = 0x0304;
+inline constexpr std::uint16_t ssl3 = 0x0300;    ///< SSL 3.0 (RFC 6101)
+inline constexpr std::uint16_t tls1_0 = 0x0301;  ///< TLS 1.0
+inline constexpr std::uint16_t tls1_1 = 0x0302;  ///< TLS 1.1
+inline constexpr std::uint16_t tls1_2 = 0x0303;  ///< TLS 1.2
+inline constexpr std::uint16_t tls1_3 = 0x0304;  ///< TLS 1.3 (only in supported_versions)
 }  // namespace version
 
 /**
@@ -58,50 +59,68 @@ enum class key_exchange : std::uint8_t {
   ecdhe,      ///< ephemeral elliptic-curve DH
   dh_anon,    ///< unauthenticated ephemeral DH
   ecdh_anon,  ///< unauthenticated ephemeral ECDH
-  psk,
-  dhe_psk,
-  rsa_psk,
-  ecdhe_psk,
-  srp,
-  krb5,
+  psk,        ///< pre-shared key only (RFC 4279)
+  dhe_psk,    ///< ephemeral DH plus a pre-shared key
+  rsa_psk,    ///< RSA key transport plus a pre-shared key
+  ecdhe_psk,  ///< ephemeral ECDH plus a pre-shared key (RFC 5489)
+  srp,        ///< Secure Remote Password (RFC 5054)
+  krb5,       ///< Kerberos (RFC 2712)
 };
 
 /** What authenticates the server. `any`: TLS 1.3 (decided by the certificate). */
-enum class authentication : std::uint8_t { null, any, rsa, dss, ecdsa, anon, psk, srp, krb5 };
+enum class authentication : std::uint8_t {
+  null,   ///< TLS_NULL_WITH_NULL_NULL only
+  any,    ///< TLS 1.3 suites
+  rsa,    ///< RSA certificate
+  dss,    ///< DSA certificate
+  ecdsa,  ///< ECDSA certificate
+  anon,   ///< none: anyone in the middle can impersonate the server
+  psk,    ///< the pre-shared key
+  srp,    ///< the SRP verifier
+  krb5,   ///< a Kerberos ticket
+};
 
 /** Bulk cipher; the key size is cipher_suite_info::bits. */
 enum class bulk_cipher : std::uint8_t {
-  null,
-  rc4,
-  rc2_cbc,
-  des_cbc,
-  triple_des_ede_cbc,
-  idea_cbc,
-  seed_cbc,
-  aes_cbc,
-  aes_gcm,
-  aes_ccm,
-  aes_ccm_8,
-  camellia_cbc,
-  camellia_gcm,
-  aria_cbc,
-  aria_gcm,
-  chacha20_poly1305,
-  sm4_gcm,
-  sm4_ccm,
+  null,                ///< no encryption
+  rc4,                 ///< RC4 stream cipher (prohibited, RFC 7465)
+  rc2_cbc,             ///< RC2 in CBC mode (export)
+  des_cbc,             ///< single DES in CBC mode
+  triple_des_ede_cbc,  ///< 3DES EDE in CBC mode (Sweet32)
+  idea_cbc,            ///< IDEA in CBC mode
+  seed_cbc,            ///< SEED in CBC mode
+  aes_cbc,             ///< AES in CBC mode
+  aes_gcm,             ///< AES-GCM (AEAD)
+  aes_ccm,             ///< AES-CCM (AEAD)
+  aes_ccm_8,           ///< AES-CCM with an 8-byte tag (AEAD)
+  camellia_cbc,        ///< Camellia in CBC mode
+  camellia_gcm,        ///< Camellia-GCM (AEAD)
+  aria_cbc,            ///< ARIA in CBC mode
+  aria_gcm,            ///< ARIA-GCM (AEAD)
+  chacha20_poly1305,   ///< ChaCha20-Poly1305 (AEAD)
+  sm4_gcm,             ///< SM4-GCM (AEAD)
+  sm4_ccm,             ///< SM4-CCM (AEAD)
 };
 
 /** Record MAC; `aead` when the cipher authenticates itself. */
-enum class mac_algorithm : std::uint8_t { null, aead, md5, sha1, sha256, sha384, sm3 };
+enum class mac_algorithm : std::uint8_t {
+  null,    ///< no MAC
+  aead,    ///< the AEAD cipher authenticates
+  md5,     ///< HMAC-MD5
+  sha1,    ///< HMAC-SHA1
+  sha256,  ///< HMAC-SHA256
+  sha384,  ///< HMAC-SHA384
+  sm3,     ///< HMAC-SM3
+};
 
 /** One registry entry. Names are the IANA names (a few withdrawn drafts keep their draft names). */
 struct cipher_suite_info {
-  std::uint16_t code = 0;
-  std::string_view name;
-  key_exchange kx = key_exchange::null;
-  authentication auth = authentication::null;
-  bulk_cipher cipher = bulk_cipher::null;
-  mac_algorithm mac = mac_algorithm::null;
+  std::uint16_t code = 0;                      ///< the two-byte code point, e.g. 0xc02f
+  std::string_view name;                       ///< IANA name, e.g. "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+  key_exchange kx = key_exchange::null;        ///< how the keys are agreed
+  authentication auth = authentication::null;  ///< what authenticates the server
+  bulk_cipher cipher = bulk_cipher::null;      ///< the record cipher
+  mac_algorithm mac = mac_algorithm::null;     ///< the record MAC (aead for AEAD ciphers)
   /// Effective symmetric strength in bits, as OpenSSL and sslscan report it (3DES: 112, export: 40/56).
   std::uint16_t bits = 0;
   /// Lowest version that can negotiate it: 0x0300 for SSLv3-era suites, 0x0303 for AEAD and
@@ -109,8 +128,8 @@ struct cipher_suite_info {
   std::uint16_t min_version = version::ssl3;
   bool export_grade = false;  ///< 40/56-bit export suites (FREAK, Logjam)
 
-  bool aead() const noexcept { return mac == mac_algorithm::aead; }
-  bool tls13() const noexcept { return min_version == version::tls1_3; }
+  bool aead() const noexcept { return mac == mac_algorithm::aead; }  ///< an AEAD suite (GCM, CCM, ChaCha20)
+  bool tls13() const noexcept { return min_version == version::tls1_3; }  ///< a TLS 1.3 suite
   /** True when a compromised long-term key does not expose past sessions. TLS 1.3 always is. */
   bool forward_secret() const noexcept;
   /** True when a server speaking @p v may select this suite (TLS 1.3 suites only in 1.3, others only below).
@@ -151,8 +170,9 @@ const cipher_suite_info* find_cipher_suite(std::string_view name) noexcept;
 std::string cipher_suite_name(std::uint16_t code);
 
 /** Signalling suite values (RFC 5746, RFC 7507): not real suites, so not in the registry. */
-inline constexpr std::uint16_t empty_renegotiation_info_scsv = 0x00ff;
-inline constexpr std::uint16_t fallback_scsv = 0x5600;
+inline constexpr std::uint16_t empty_renegotiation_info_scsv =
+    0x00ff;                                             ///< TLS_EMPTY_RENEGOTIATION_INFO_SCSV (RFC 5746)
+inline constexpr std::uint16_t fallback_scsv = 0x5600;  ///< TLS_FALLBACK_SCSV (RFC 7507)
 
 // ---------------------------------------------------------------------------------------------
 // Named groups and signature schemes
@@ -170,25 +190,25 @@ enum class group_kind : std::uint8_t {
 
 /** One entry of the TLS Supported Groups registry. */
 struct named_group_info {
-  std::uint16_t code = 0;
-  std::string_view name;  ///< IANA name, e.g. "x25519", "secp256r1", "ffdhe2048"
-  group_kind kind = group_kind::other;
-  std::uint16_t bits = 0;  ///< field/prime size in bits (for hybrids: the classical part)
+  std::uint16_t code = 0;               ///< the two-byte code point
+  std::string_view name;                ///< IANA name, e.g. "x25519", "secp256r1", "ffdhe2048"
+  group_kind kind = group_kind::other;  ///< curve family or finite field
+  std::uint16_t bits = 0;               ///< field/prime size in bits (for hybrids: the classical part)
 };
 
 /** Group codes the builder and tests use by name. */
 namespace group {
-inline constexpr std::uint16_t secp256r1 = 0x0017;
-inline constexpr std::uint16_t secp384r1 = 0x0018;
-inline constexpr std::uint16_t secp521r1 = 0x0019;
-inline constexpr std::uint16_t x25519 = 0x001d;
-inline constexpr std::uint16_t x448 = 0x001e;
-inline constexpr std::uint16_t ffdhe2048 = 0x0100;
-inline constexpr std::uint16_t ffdhe3072 = 0x0101;
-inline constexpr std::uint16_t ffdhe4096 = 0x0102;
-inline constexpr std::uint16_t ffdhe6144 = 0x0103;
-inline constexpr std::uint16_t ffdhe8192 = 0x0104;
-inline constexpr std::uint16_t x25519_mlkem768 = 0x11ec;
+inline constexpr std::uint16_t secp256r1 = 0x0017;        ///< NIST P-256
+inline constexpr std::uint16_t secp384r1 = 0x0018;        ///< NIST P-384
+inline constexpr std::uint16_t secp521r1 = 0x0019;        ///< NIST P-521
+inline constexpr std::uint16_t x25519 = 0x001d;           ///< X25519 (RFC 7748)
+inline constexpr std::uint16_t x448 = 0x001e;             ///< X448 (RFC 7748)
+inline constexpr std::uint16_t ffdhe2048 = 0x0100;        ///< RFC 7919 2048-bit group
+inline constexpr std::uint16_t ffdhe3072 = 0x0101;        ///< RFC 7919 3072-bit group
+inline constexpr std::uint16_t ffdhe4096 = 0x0102;        ///< RFC 7919 4096-bit group
+inline constexpr std::uint16_t ffdhe6144 = 0x0103;        ///< RFC 7919 6144-bit group
+inline constexpr std::uint16_t ffdhe8192 = 0x0104;        ///< RFC 7919 8192-bit group
+inline constexpr std::uint16_t x25519_mlkem768 = 0x11ec;  ///< X25519MLKEM768 hybrid (post-quantum)
 }  // namespace group
 
 /**
@@ -219,7 +239,7 @@ std::string named_group_name(std::uint16_t code);
 
 /** One signature scheme (RFC 8446 §4.2.3), including the TLS 1.2 hash/signature pairs. */
 struct signature_scheme_info {
-  std::uint16_t code = 0;
+  std::uint16_t code = 0;       ///< the two-byte code point (TLS 1.2: hash << 8 | signature)
   std::string_view name;        ///< IANA name; TLS 1.2-only pairs without one are named like OpenSSL does
   bool sha1_or_weaker = false;  ///< MD5, SHA-1 or SHA-224 based: the `tls.sigalg.sha1-only` family
 };
@@ -255,7 +275,7 @@ std::string signature_scheme_name(std::uint16_t code);
 
 /** One KeyShareEntry (RFC 8446 §4.2.8). */
 struct key_share_entry {
-  std::uint16_t group = 0;
+  std::uint16_t group = 0;   ///< the named group (see namespace group)
   std::string key_exchange;  ///< raw public value
 };
 
@@ -321,39 +341,43 @@ std::string build_client_hello(const hello_params& p);
 
 /** Extension codes the reader interprets. */
 namespace extension {
-inline constexpr std::uint16_t server_name = 0;
-inline constexpr std::uint16_t status_request = 5;
-inline constexpr std::uint16_t supported_groups = 10;
-inline constexpr std::uint16_t ec_point_formats = 11;
-inline constexpr std::uint16_t signature_algorithms = 13;
-inline constexpr std::uint16_t alpn = 16;
-inline constexpr std::uint16_t padding = 21;
-inline constexpr std::uint16_t encrypt_then_mac = 22;
-inline constexpr std::uint16_t extended_master_secret = 23;
-inline constexpr std::uint16_t session_ticket = 35;
-inline constexpr std::uint16_t supported_versions = 43;
-inline constexpr std::uint16_t psk_key_exchange_modes = 45;
-inline constexpr std::uint16_t key_share = 51;
-inline constexpr std::uint16_t renegotiation_info = 0xff01;
+inline constexpr std::uint16_t server_name = 0;              ///< SNI (RFC 6066)
+inline constexpr std::uint16_t status_request = 5;           ///< OCSP stapling (RFC 6066)
+inline constexpr std::uint16_t supported_groups = 10;        ///< RFC 8422 / RFC 8446
+inline constexpr std::uint16_t ec_point_formats = 11;        ///< RFC 8422
+inline constexpr std::uint16_t signature_algorithms = 13;    ///< RFC 8446 §4.2.3
+inline constexpr std::uint16_t alpn = 16;                    ///< RFC 7301
+inline constexpr std::uint16_t padding = 21;                 ///< RFC 7685
+inline constexpr std::uint16_t encrypt_then_mac = 22;        ///< RFC 7366
+inline constexpr std::uint16_t extended_master_secret = 23;  ///< RFC 7627
+inline constexpr std::uint16_t session_ticket = 35;          ///< RFC 5077
+inline constexpr std::uint16_t supported_versions = 43;      ///< RFC 8446 §4.2.1
+inline constexpr std::uint16_t psk_key_exchange_modes = 45;  ///< RFC 8446 §4.2.9
+inline constexpr std::uint16_t key_share = 51;               ///< RFC 8446 §4.2.8
+inline constexpr std::uint16_t renegotiation_info = 0xff01;  ///< RFC 5746
 }  // namespace extension
 
 /** RFC 8446 §4.1.3 downgrade sentinel in ServerHello.random. */
-enum class downgrade_marker : std::uint8_t { none, tls1_2, tls1_1_or_below };
+enum class downgrade_marker : std::uint8_t {
+  none,             ///< no sentinel
+  tls1_2,           ///< `DOWNGRD\x01`: a TLS 1.3 server negotiated TLS 1.2
+  tls1_1_or_below,  ///< `DOWNGRD\x00`: a TLS 1.3 server negotiated TLS 1.1 or below
+};
 
 /** The ServerHello (or HelloRetryRequest). */
 struct server_hello {
   std::uint16_t legacy_version = 0;  ///< ServerHello.server_version as sent
   std::uint16_t version = 0;         ///< negotiated: supported_versions when present, else legacy_version
-  std::uint16_t cipher_suite = 0;
-  std::uint8_t compression = 0;
-  std::array<std::uint8_t, 32> random{};
-  std::string session_id;
-  std::optional<std::uint16_t> selected_group;  ///< from key_share (TLS 1.3 and HRR)
-  std::vector<std::uint16_t> extensions;        ///< extension types in the order received
-  bool hello_retry_request = false;             ///< random was the RFC 8446 HRR value
-  downgrade_marker downgrade = downgrade_marker::none;
+  std::uint16_t cipher_suite = 0;    ///< the suite the server chose
+  std::uint8_t compression = 0;      ///< compression method (0: none)
+  std::array<std::uint8_t, 32> random{};                ///< ServerHello.random
+  std::string session_id;                               ///< legacy_session_id echo, raw bytes
+  std::optional<std::uint16_t> selected_group;          ///< from key_share (TLS 1.3 and HRR)
+  std::vector<std::uint16_t> extensions;                ///< extension types in the order received
+  bool hello_retry_request = false;                     ///< random was the RFC 8446 HRR value
+  downgrade_marker downgrade = downgrade_marker::none;  ///< the sentinel found in random, if any
 
-  bool has_extension(std::uint16_t type) const noexcept;
+  bool has_extension(std::uint16_t type) const noexcept;  ///< @p type is among extensions
 };
 
 /** The Certificate message of TLS <= 1.2 (TLS 1.3 sends it encrypted). */
@@ -373,10 +397,10 @@ enum class server_params_kind : std::uint8_t {
 
 /** ServerKeyExchange (TLS <= 1.2). */
 struct server_key_exchange {
-  server_params_kind kind = server_params_kind::unknown;
-  std::uint8_t curve_type = 0;               ///< ECParameters.curve_type: 3 named, 1/2 explicit
-  std::optional<std::uint16_t> named_curve;  ///< ecdhe with curve_type 3
-  std::uint32_t prime_bits = 0;              ///< dhe / rsa_export / srp: significant bits of p, modulus or N
+  server_params_kind kind = server_params_kind::unknown;  ///< which parameters it carried
+  std::uint8_t curve_type = 0;                            ///< ECParameters.curve_type: 3 named, 1/2 explicit
+  std::optional<std::uint16_t> named_curve;               ///< ecdhe with curve_type 3
+  std::uint32_t prime_bits = 0;  ///< dhe / rsa_export / srp: significant bits of p, modulus or N
   std::optional<std::uint16_t> signature_scheme;  ///< TLS 1.2 signed parameters: the scheme the server used
   std::size_t length = 0;                         ///< body length in bytes
 };
@@ -434,8 +458,8 @@ std::string alert_name(alert_description d);
 /** An alert record. A fatal alert or close_notify ends the flight. */
 struct alert {
   std::uint8_t level = 0;  ///< 1 warning, 2 fatal (other values are passed through)
-  alert_description description = alert_description::close_notify;
-  bool fatal() const noexcept { return level == 2; }
+  alert_description description = alert_description::close_notify;  ///< what the alert says
+  bool fatal() const noexcept { return level == 2; }                ///< level is 2 (fatal)
 };
 
 /** Why the reader gave up. */
@@ -463,7 +487,7 @@ std::string_view to_string(reader_error e) noexcept;
 
 /** The reader stopped. After an error no more events follow. */
 struct error {
-  reader_error reason = reader_error::bad_record;
+  reader_error reason = reader_error::bad_record;  ///< why
   std::string detail;  ///< printable evidence (escaped text, hex bytes, or which length failed)
 };
 
@@ -476,7 +500,7 @@ struct reader_limits {
   std::size_t max_flight = 256 * 1024;             ///< clear-text bytes read before the flight must end
   std::size_t max_handshake_message = 128 * 1024;  ///< one handshake message (a certificate chain)
   std::size_t max_plaintext_line = 512;            ///< bytes of a text reply kept as evidence
-  std::size_t max_warning_alerts = 8;
+  std::size_t max_warning_alerts = 8;              ///< warning alerts tolerated before giving up
 };
 
 /**
@@ -496,6 +520,7 @@ struct reader_limits {
  */
 class server_reader {
  public:
+  /** A reader that enforces @p limits. */
   explicit server_reader(reader_limits limits = {});
 
   /**
@@ -562,7 +587,7 @@ std::vector<server_event> read_server_flight(std::string_view bytes, bool closed
                                              reader_limits limits = {});
 
 /**
- * Escapes bytes for evidence: printable ASCII as is, \r \n \t \\ named, the rest as \xNN.
+ * Escapes bytes for evidence: printable ASCII as is, `\r` `\n` `\t` `\\` named, the rest as `\xNN`.
  *
  *   escape_bytes("220 hi\r\n") == "220 hi\\r\\n"
  */

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file send() as an Asio coroutine (this header is the Asio integration).
+ * @file
+ * send() as an Asio coroutine (this header is the Asio integration).
  *
  *   auto r = co_await send::async_send(o, {msg});
  */

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file The transport API: send one or more messages to one server over one connection.
+ * @file
+ * The transport API: send one or more messages to one server over one connection.
  * This is what the `postern` CLI uses; no Asio or OpenSSL types appear here.
  *
  *   send::options o;
@@ -29,15 +30,16 @@ using net::to_string;
 
 /** RFC 5321 §4.5.3.2 defaults; each is a total for its step, not an idle timer. */
 struct timeouts {
-  std::chrono::milliseconds connect{std::chrono::seconds(30)};
-  std::chrono::milliseconds greeting{std::chrono::minutes(5)};
-  std::chrono::milliseconds command{std::chrono::minutes(5)};
-  std::chrono::milliseconds data_initiation{std::chrono::minutes(2)};
-  std::chrono::milliseconds data_termination{std::chrono::minutes(10)};
+  std::chrono::milliseconds connect{std::chrono::seconds(30)};  ///< TCP connect (and a proxy's handshake)
+  std::chrono::milliseconds greeting{std::chrono::minutes(5)};  ///< the server's 220 greeting
+  std::chrono::milliseconds command{std::chrono::minutes(5)};   ///< each command's reply (and TLS handshakes)
+  std::chrono::milliseconds data_initiation{std::chrono::minutes(2)};    ///< the 354 reply to DATA
+  std::chrono::milliseconds data_termination{std::chrono::minutes(10)};  ///< the reply to the final dot
   /** Every step gets @p t (the CLI's --timeout). */
   static timeouts all(std::chrono::milliseconds t) { return {t, t, t, t, t}; }
 };
 
+/** SMTP AUTH for send(): who, with what secret, which mechanism. */
 struct auth_options {
   std::string user;    ///< for EXTERNAL: the authorization identity ("" = from the certificate)
   std::string secret;  ///< password, or bearer token for XOAUTH2; unused by EXTERNAL
@@ -52,26 +54,46 @@ struct failure {
   std::string detail;   ///< evidence: the reply, the OpenSSL reason…
 };
 
+/** What the TLS handshake agreed on and the server's certificate, for reports and the downgrade check. */
 struct tls_report {
   std::string profile, version, cipher, kx, group, peer_subject, peer_issuer, peer_not_after, peer_key_sha256;
+  /** @var profile
+   * the TLS profile used: "strict", "compat" or "legacy" */
+  /** @var version
+   * "TLSv1.3" (TLS 1.0 is "TLSv1.0") */
+  /** @var cipher
+   * IANA name, e.g. TLS_AES_256_GCM_SHA384 */
+  /** @var kx
+   * key exchange: "ECDHE", "DHE", "RSA", or "" for TLS 1.3 (always ephemeral) */
+  /** @var group
+   * key exchange group, e.g. x25519, ffdhe2048; "" for RSA key exchange */
+  /** @var peer_subject
+   * the server certificate's subject, RFC 2253 text */
+  /** @var peer_issuer
+   * the server certificate's issuer, RFC 2253 text */
+  /** @var peer_not_after
+   * when the server certificate expires, ISO 8601 */
+  /** @var peer_key_sha256
+   * hex SHA-256 of the server's public key (SubjectPublicKeyInfo) */
 };
 
+/** Everything send() needs to reach one server over one route. */
 struct options {
-  std::string host;
-  std::uint16_t port = 0;  ///< 0: default_port(mode)
-  send::mode mode = send::mode::starttls;
-  std::string tls_profile = "strict";  ///< a name from tls::profile_names()
-  std::string ca_file;                 ///< PEM roots instead of the system's
-  std::string tls_name;                ///< name to verify instead of host (when connecting by address)
-  bool insecure = false;               ///< skip certificate verification: explicit only
-  std::string client_cert;             ///< PEM client certificate to present when the server asks; "" = none
-  std::string client_key;              ///< PEM private key of client_cert; "" = it is in client_cert
-  std::string ehlo_domain;             ///< default: this machine's host name
-  std::optional<auth_options> auth;
-  bool allow_plaintext_auth = false;
+  std::string host;                        ///< the mail server: a name, or an address (then set tls_name)
+  std::uint16_t port = 0;                  ///< 0: default_port(mode)
+  send::mode mode = send::mode::starttls;  ///< implicit TLS, STARTTLS or plain
+  std::string tls_profile = "strict";      ///< a name from tls::profile_names()
+  std::string ca_file;                     ///< PEM roots instead of the system's
+  std::string tls_name;                    ///< name to verify instead of host (when connecting by address)
+  bool insecure = false;                   ///< skip certificate verification: explicit only
+  std::string client_cert;            ///< PEM client certificate to present when the server asks; "" = none
+  std::string client_key;             ///< PEM private key of client_cert; "" = it is in client_cert
+  std::string ehlo_domain;            ///< default: this machine's host name
+  std::optional<auth_options> auth;   ///< nullopt: no SMTP AUTH
+  bool allow_plaintext_auth = false;  ///< allow AUTH over a connection without TLS (mode plain only)
   /** Connect through this SOCKS5 or HTTP CONNECT proxy (docs/proxy.md); the TLS name stays host. */
   std::optional<net::proxy> proxy{};
-  send::timeouts timeouts;
+  send::timeouts timeouts;  ///< per-step deadlines (RFC 5321 defaults)
   /** A plaintext connection silent this long gets a second connection that checks for an
       implicit-TLS port (mode.plaintext-on-tls-port) instead of waiting out the greeting; 0: never. */
   std::chrono::milliseconds silence_window{std::chrono::seconds(3)};
@@ -82,36 +104,40 @@ struct options {
   std::function<void(const smtp::transcript_event&)> on_transcript;
 };
 
+/** One message to send: its envelope and its RFC 5322 content. */
 struct message {
-  smtp::envelope envelope;
-  std::string content;  ///< RFC 5322 text; LF or CRLF line ends
+  smtp::envelope envelope;  ///< MAIL FROM and RCPT TO addresses
+  std::string content;      ///< RFC 5322 text; LF or CRLF line ends
 };
 
+/** What the server said to one RCPT TO. */
 struct recipient_report {
-  std::string address;
-  bool accepted = false;
-  std::string reply;  ///< the server's reply, one line per line
+  std::string address;    ///< the recipient as given
+  bool accepted = false;  ///< the RCPT TO got 2xx
+  std::string reply;      ///< the server's reply, one line per line
 };
 
+/** The outcome of one message. */
 struct message_report {
-  std::size_t size = 0;  ///< octets on the wire (after CRLF normalisation)
-  bool delivered = false;
-  std::string reply;  ///< reply to the final dot
-  std::vector<recipient_report> recipients;
-  std::optional<failure> error;  ///< why this message was not (fully) delivered
+  std::size_t size = 0;                      ///< octets on the wire (after CRLF normalisation)
+  bool delivered = false;                    ///< the final dot got 250
+  std::string reply;                         ///< reply to the final dot
+  std::vector<recipient_report> recipients;  ///< one per RCPT TO, in envelope order
+  std::optional<failure> error;              ///< why this message was not (fully) delivered
 };
 
+/** The outcome of send(): the connection, TLS facts, per-message results and the first failure. */
 struct report {
-  bool ok = false;  ///< every message delivered to every recipient
-  std::string host;
-  std::uint16_t port = 0;
-  std::string address;  ///< the IP address connected to (through a proxy: the proxy's)
-  send::mode mode = send::mode::starttls;
-  std::optional<tls_report> tls;
-  std::optional<std::string> auth_mechanism;
-  std::vector<message_report> messages;
-  std::optional<failure> error;                    ///< the first failure, when !ok
-  int exit_code = 0;                               ///< sysexits.h value for this outcome
+  bool ok = false;                            ///< every message delivered to every recipient
+  std::string host;                           ///< the server, as given
+  std::uint16_t port = 0;                     ///< the port connected to
+  std::string address;                        ///< the IP address connected to (through a proxy: the proxy's)
+  send::mode mode = send::mode::starttls;     ///< how the connection was secured
+  std::optional<tls_report> tls;              ///< nullopt when TLS never came up
+  std::optional<std::string> auth_mechanism;  ///< the SASL mechanism used; nullopt: no AUTH
+  std::vector<message_report> messages;       ///< one per message, in order (those not attempted omitted)
+  std::optional<failure> error;               ///< the first failure, when !ok
+  int exit_code = 0;                          ///< sysexits.h value for this outcome
   std::vector<smtp::transcript_event> transcript;  ///< credentials redacted
 };
 

@@ -1,5 +1,8 @@
 #pragma once
-/** @file SMTP command serialisation. Every function refuses input that would inject a CR/LF. Sans-I/O. */
+/**
+ * @file
+ * SMTP command serialisation. Every function refuses input that would inject a CR/LF. Sans-I/O.
+ */
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +17,7 @@ bool valid_mailbox(std::string_view address) noexcept;
 /** True when the address has a non-ASCII octet (needs SMTPUTF8). */
 bool needs_smtputf8(std::string_view address) noexcept;
 
+/** The MAIL FROM parameters to send (each only when the server announced the extension). */
 struct mail_parameters {
   std::optional<std::uint64_t> size;  ///< SIZE=n, when the server announced SIZE
   bool body_8bitmime = false;         ///< BODY=8BITMIME
@@ -22,17 +26,23 @@ struct mail_parameters {
 
 // Each returns the full command line including CRLF, or "" with ec set (errc::invalid_address /
 // invalid_argument).
+/** "EHLO domain". */
 std::string ehlo(std::string_view domain, std::error_code& ec);
+/** "HELO domain", for servers that refuse EHLO. */
 std::string helo(std::string_view domain, std::error_code& ec);
+/** "MAIL FROM:<address>" with @p params; "" is the null sender. */
 std::string mail_from(std::string_view address, const mail_parameters& params, std::error_code& ec);
+/** "RCPT TO:<address>"; "" is refused (the null path is only for senders). */
 std::string rcpt_to(std::string_view address, std::error_code& ec);
+/** "AUTH mechanism [initial-response]", the response sent as given (already base64; "=" is empty). */
 std::string auth(std::string_view mechanism, std::optional<std::string_view> initial_response_b64,
                  std::error_code& ec);
+/** "BDAT size [LAST]" (RFC 3030); the @p size octets follow it. */
 std::string bdat(std::uint64_t size, bool last);
-inline std::string starttls() { return "STARTTLS\r\n"; }
-inline std::string data() { return "DATA\r\n"; }
-inline std::string rset() { return "RSET\r\n"; }
-inline std::string quit() { return "QUIT\r\n"; }
-inline std::string noop() { return "NOOP\r\n"; }
+inline std::string starttls() { return "STARTTLS\r\n"; }  ///< "STARTTLS"
+inline std::string data() { return "DATA\r\n"; }          ///< "DATA"
+inline std::string rset() { return "RSET\r\n"; }          ///< "RSET": abort the transaction, keep the session
+inline std::string quit() { return "QUIT\r\n"; }          ///< "QUIT"
+inline std::string noop() { return "NOOP\r\n"; }          ///< "NOOP"
 
 }  // namespace postern::smtp

@@ -1,5 +1,8 @@
 #pragma once
-/** @file Message content on the wire: CRLF normalisation and dot-stuffing (RFC 5321 §4.5.2). Sans-I/O. */
+/**
+ * @file
+ * Message content on the wire: CRLF normalisation and dot-stuffing (RFC 5321 §4.5.2). Sans-I/O.
+ */
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -10,7 +13,7 @@ namespace postern::smtp {
 struct message_facts {
   std::size_t wire_size = 0;  ///< octets after CRLF normalisation, before dot-stuffing (what SIZE= announces)
   bool eight_bit = false;     ///< any octet ≥ 0x80
-  bool has_nul = false;
+  bool has_nul = false;       ///< any NUL octet (no SMTP extension allows it in DATA)
   std::size_t longest_line = 0;  ///< octets, CRLF excluded
 };
 

@@ -1,12 +1,15 @@
 #pragma once
-/** @file Error codes of the sans-I/O SMTP core (category "postern.smtp"). */
+/**
+ * @file
+ * Error codes of the sans-I/O SMTP core (category "postern.smtp").
+ */
 #include <system_error>
 
 namespace postern::smtp {
 
 /** Why the protocol core stopped. Each maps to a DESIGN.md cause code (see cause()). */
 enum class errc {
-  ok = 0,
+  ok = 0,                   ///< no error
   reply_line_too_long = 1,  ///< smtp.reply-too-long
   reply_too_many_lines,     ///< smtp.reply-too-long
   bad_reply,                ///< smtp.bad-reply: not "NNN-text" / "NNN text"
@@ -30,7 +33,9 @@ enum class errc {
   auth_needs_tls,  ///< smtp.auth-needs-tls: AUTH refused on plaintext (locally, or 538 from the server)
 };
 
+/** The error category "postern.smtp" of errc; message() is a plain-words summary. */
 const std::error_category& smtp_category() noexcept;
+/** Makes errc usable as std::error_code (found by ADL). */
 inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), smtp_category()}; }
 
 /**
@@ -46,5 +51,9 @@ const char* cause(errc e) noexcept;
 
 }  // namespace postern::smtp
 
+/// @cond POSTERN_STD_TRAITS
+// Lets errc convert to std::error_code implicitly. Hidden from Doxygen, which cannot place a
+// specialisation of a std template.
 template <>
 struct std::is_error_code_enum<postern::smtp::errc> : std::true_type {};
+/// @endcond

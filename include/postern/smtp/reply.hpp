@@ -1,5 +1,8 @@
 #pragma once
-/** @file SMTP reply parser (RFC 5321 §4.2, RFC 3463 enhanced status codes). Sans-I/O. */
+/**
+ * @file
+ * SMTP reply parser (RFC 5321 §4.2, RFC 3463 enhanced status codes). Sans-I/O.
+ */
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -13,10 +16,11 @@ namespace postern::smtp {
 
 /** RFC 3463 enhanced status code "class.subject.detail", e.g. 5.7.8. */
 struct enhanced_status {
-  int klass = 0;
-  int subject = 0;
-  int detail = 0;
-  std::string to_string() const;
+  int klass = 0;                  ///< 2 success, 4 persistent transient failure, 5 permanent failure
+  int subject = 0;                ///< the area: 1 addressing, 5 protocol, 7 security, …
+  int detail = 0;                 ///< the detail within the subject
+  std::string to_string() const;  ///< "5.7.8"
+  /** Same class, subject and detail. */
   friend bool operator==(const enhanced_status&, const enhanced_status&) = default;
 };
 
@@ -26,10 +30,10 @@ struct reply {
   std::optional<enhanced_status> enhanced;  ///< from the first line, when present
   std::vector<std::string> lines;  ///< text after "NNN-"/"NNN " of each line (enhanced code kept in the text)
 
-  bool positive() const noexcept { return code >= 200 && code < 400; }
-  bool intermediate() const noexcept { return code >= 300 && code < 400; }
-  bool transient() const noexcept { return code >= 400 && code < 500; }
-  bool permanent() const noexcept { return code >= 500; }
+  bool positive() const noexcept { return code >= 200 && code < 400; }      ///< 2xx or 3xx: go on
+  bool intermediate() const noexcept { return code >= 300 && code < 400; }  ///< 3xx: send more (DATA, AUTH)
+  bool transient() const noexcept { return code >= 400 && code < 500; }     ///< 4xx: try again later
+  bool permanent() const noexcept { return code >= 500; }                   ///< 5xx: refused for good
   /** "250 a / b": the whole reply on one line, for one-line error messages. */
   std::string one_line() const;
   /** "250-a\n250 b" style rendering, for transcripts and error messages (a last line without text is "250").
@@ -37,7 +41,7 @@ struct reply {
   std::string to_string() const;
 };
 
-/** Server bytes made safe for terminals and logs: "\\" doubled, other non-printables as \xNN. */
+/** Server bytes made safe for terminals and logs: "\\" doubled, other non-printables as `\xNN`. */
 std::string escape_bytes(std::string_view bytes);
 
 /** Bounds that a hostile server cannot push past. RFC 5321 allows 512 octets per line. */
@@ -59,6 +63,7 @@ struct reply_limits {
  */
 class reply_parser {
  public:
+  /** A parser that enforces @p limits. */
   explicit reply_parser(reply_limits limits = {});
 
   /**
@@ -71,6 +76,7 @@ class reply_parser {
    */
   std::size_t feed(std::string_view in, std::error_code& ec);
 
+  /** True when a complete reply is ready for take(). */
   bool has_reply() const noexcept;
   /** Moves the completed reply out and readies the parser for the next one. */
   reply take();

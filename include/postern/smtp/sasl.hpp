@@ -1,5 +1,8 @@
 #pragma once
-/** @file The interface a SASL mechanism offers the SMTP session (implemented in postern::auth). */
+/**
+ * @file
+ * The interface a SASL mechanism offers the SMTP session (implemented in postern::auth).
+ */
 #include <optional>
 #include <string>
 #include <string_view>

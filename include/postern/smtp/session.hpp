@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file The client side of one SMTP transaction as a sans-I/O state machine.
+ * @file
+ * The client side of one SMTP transaction as a sans-I/O state machine.
  *
  * The session never touches a socket. A driver (postern::send) loops:
  *
@@ -34,43 +35,59 @@
 namespace postern::smtp {
 
 /** Which RFC 5321 §4.5.3.2 timeout applies to a wait. */
-enum class wait_kind { greeting, command, data_initiation, data_termination };
+enum class wait_kind {
+  greeting,          ///< the 220 greeting (RFC 5321: 5 minutes)
+  command,           ///< a reply to a command (RFC 5321: 5 minutes)
+  data_initiation,   ///< the 354 reply to DATA (RFC 5321: 2 minutes)
+  data_termination,  ///< the reply to the final dot (RFC 5321: 10 minutes)
+};
 
-enum class action_kind { write, read, start_tls, finished, failed };
+/** What the driver must do next. */
+enum class action_kind {
+  write,      ///< write action::bytes, then call written()
+  read,       ///< read, then call received() (or connection_lost())
+  start_tls,  ///< run the TLS handshake, then call tls_started()
+  finished,   ///< done: the connection may be closed
+  failed,     ///< stopped on an error (see session::result()); close the connection
+};
 
+/** One step for the driver, returned by session::next(). */
 struct action {
-  action_kind kind = action_kind::read;
-  std::string_view bytes;               ///< for write: valid until the next call on the session
-  wait_kind wait = wait_kind::command;  ///< for read
+  action_kind kind = action_kind::read;  ///< what to do
+  std::string_view bytes;                ///< for write: valid until the next call on the session
+  wait_kind wait = wait_kind::command;   ///< for read
 };
 
 /** Where the session is; each change is recorded in the transcript. */
 enum class state {
-  greeting,
-  ehlo,
-  helo,
-  starttls,
-  tls_handshake,
-  ehlo_after_tls,
-  auth,
-  mail,
-  rcpt,
-  data,
-  content,
-  rset,
-  quit,
-  done,
-  failed
+  greeting,        ///< waiting for the 220 greeting
+  ehlo,            ///< EHLO sent
+  helo,            ///< HELO sent (EHLO got 5xx)
+  starttls,        ///< STARTTLS sent
+  tls_handshake,   ///< the driver runs the TLS handshake
+  ehlo_after_tls,  ///< EHLO sent again over TLS
+  auth,            ///< the AUTH exchange
+  mail,            ///< MAIL FROM sent
+  rcpt,            ///< RCPT TO sent
+  data,            ///< DATA sent
+  content,         ///< the message and the final dot
+  rset,            ///< RSET sent (before the next message after a failure)
+  quit,            ///< QUIT sent
+  done,            ///< finished (delivered, or stopped without QUIT to send another)
+  failed           ///< stopped on an error
 };
+/** The state's name as the transcript shows it, e.g. "ehlo_after_tls". */
 const char* to_string(state s) noexcept;
 
+/** The SMTP envelope: who the message is from and to (not the header's From/To). */
 struct envelope {
-  std::string mail_from;  ///< "" for the null sender
-  std::vector<std::string> rcpt_to;
+  std::string mail_from;             ///< "" for the null sender
+  std::vector<std::string> rcpt_to;  ///< the recipients, one RCPT TO each, in order
 };
 
+/** How the session behaves: the EHLO name, TLS, AUTH and pipelining choices. */
 struct session_config {
-  std::string ehlo_domain = "localhost";
+  std::string ehlo_domain = "localhost";  ///< the name sent in EHLO/HELO
   bool starttls = false;    ///< send STARTTLS after the first EHLO; fail with starttls_missing if not offered
   bool tls_active = false;  ///< true when the connection is already TLS (implicit TLS)
   sasl_mechanism* auth = nullptr;  ///< authenticate after EHLO (after TLS when starttls); not owned
@@ -80,32 +97,37 @@ struct session_config {
   /** false: after a delivered message stop in state done without QUIT, so that
       next_message() can send another over the same connection; finish() sends QUIT. */
   bool quit_when_done = true;
-  reply_limits limits;
+  reply_limits limits;  ///< bounds on the server's replies
 };
 
 /** One transcript entry: what was said, by whom. Credentials are already redacted. */
 struct transcript_event {
+  /** Who an entry is from. */
   enum class who { client, server, info } from;
+  /** @var from
+   * client: sent; server: received; info: postern's note (state changes, TLS, errors) */
   std::string text;  ///< one line per entry, without CRLF
 };
 
+/** What the server said to one RCPT TO. */
 struct recipient_result {
-  std::string address;
-  bool accepted = false;
-  reply response;
+  std::string address;    ///< the recipient as given
+  bool accepted = false;  ///< the RCPT TO got 2xx
+  reply response;         ///< the server's reply to it
 };
 
+/** The outcome of a session (of its current transaction, after next_message()). */
 struct session_result {
   bool delivered = false;  ///< the final dot got 250 (at least one recipient accepted)
   std::error_code
       error;  ///< why it was not delivered (errc); empty when delivered. Refused recipients: see recipients
-  state failed_in = state::done;    ///< the state in which the error happened
-  std::optional<reply> last_reply;  ///< the reply that caused the error, if any
-  std::vector<recipient_result> recipients;
-  std::optional<reply> final_reply;  ///< reply to the end of DATA
-  capabilities caps;                 ///< the capabilities in force (post-TLS ones after STARTTLS)
-  bool used_pipelining = false;
-  std::optional<std::string> auth_mechanism;
+  state failed_in = state::done;              ///< the state in which the error happened
+  std::optional<reply> last_reply;            ///< the reply that caused the error, if any
+  std::vector<recipient_result> recipients;   ///< one per RCPT TO sent, in order
+  std::optional<reply> final_reply;           ///< reply to the end of DATA
+  capabilities caps;                          ///< the capabilities in force (post-TLS ones after STARTTLS)
+  bool used_pipelining = false;               ///< MAIL/RCPT/DATA went in one write
+  std::optional<std::string> auth_mechanism;  ///< the SASL mechanism that authenticated; nullopt: none
 };
 
 /**
@@ -119,12 +141,17 @@ struct session_result {
  *   552 to MAIL or to the final dot → message_too_big; otherwise 4xx → transient, 5xx → rejected,
  *   and a reply of a class the command cannot get → bad_reply. no_recipient_accepted and
  *   starttls_refused keep their own errc; cause(const session_result&) tells 4xx from 5xx.
- * - Transcript: server lines escaped (non-printable octets as \xNN); AUTH arguments and every client
+ * - Transcript: server lines escaped (non-printable octets as `\xNN`); AUTH arguments and every client
  *   line of the SASL exchange as "<redacted>"; the content as one "<message: N octets>" entry.
  */
 class session {
  public:
-  /** @param data the message already in DATA form (see encode_data), terminator included. */
+  /**
+   * A session that will send @p data to @p env over a connection about to greet.
+   * @param config how to behave (EHLO name, STARTTLS, AUTH, pipelining)
+   * @param env    the envelope
+   * @param data   the message already in DATA form (see encode_data), terminator included.
+   */
   session(session_config config, envelope env, std::string data);
 
   /** What the driver must do now. Calling it twice without an event returns the same action. */
@@ -154,8 +181,9 @@ class session {
   /** Ends the connection politely with QUIT (from done, or a failure that can_continue()). */
   void finish();
 
-  state current_state() const noexcept { return state_; }
-  const session_result& result() const noexcept { return result_; }
+  state current_state() const noexcept { return state_; }            ///< where the session is now
+  const session_result& result() const noexcept { return result_; }  ///< the outcome so far
+  /** Everything said so far, in order (credentials redacted). */
   const std::vector<transcript_event>& transcript() const noexcept { return transcript_; }
   /** Size of the message content in DATA form, dot-stuffing and terminator included (for reports). */
   std::size_t data_size() const noexcept { return data_.size(); }

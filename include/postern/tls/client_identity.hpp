@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file The client certificate postern presents when a server asks for one (PEM files),
+ * @file
+ * The client certificate postern presents when a server asks for one (PEM files),
  * and the checks that run on it before any connection. No OpenSSL types here.
  *
  *   tls::client_identity id{"me.pem", "me.key"};
@@ -15,6 +16,7 @@ namespace postern::tls {
 struct client_identity {
   std::string cert_file;  ///< PEM: the certificate, optionally followed by its chain (and the key)
   std::string key_file;   ///< PEM private key; "" = the key is in cert_file
+  /** True when neither file is set: no client certificate is presented. */
   bool empty() const noexcept { return cert_file.empty() && key_file.empty(); }
 };
 
@@ -27,10 +29,11 @@ enum class identity_error {
   key_mismatch,      ///< the key does not belong to the certificate
 };
 
+/** The first problem check_client_identity() found, ready to show to the user. */
 struct identity_problem {
-  identity_error kind = identity_error::bad_certificate;
-  std::string file;     ///< the file the problem is about
-  std::string summary;  ///< one line, plain words, naming the file
+  identity_error kind = identity_error::bad_certificate;  ///< what is wrong
+  std::string file;                                       ///< the file the problem is about
+  std::string summary;                                    ///< one line, plain words, naming the file
 };
 
 /**

@@ -1,6 +1,7 @@
 #pragma once
 /**
- * @file TLS policies as data (no OpenSSL types here): protocol versions, suites,
+ * @file
+ * TLS policies as data (no OpenSSL types here): protocol versions, suites,
  * groups, signature schemes, verification. The named profiles of DESIGN.md are
  * part of postern's interface. A policy prints as text and parses back.
  *
@@ -14,16 +15,23 @@
 
 namespace postern::tls {
 
-enum class version { tls1_0, tls1_1, tls1_2, tls1_3 };
+/** A TLS protocol version, oldest first (so versions compare with <). */
+enum class version {
+  tls1_0,  ///< TLS 1.0 (RFC 2246), deprecated (RFC 8996)
+  tls1_1,  ///< TLS 1.1 (RFC 4346), deprecated (RFC 8996)
+  tls1_2,  ///< TLS 1.2 (RFC 5246)
+  tls1_3,  ///< TLS 1.3 (RFC 8446)
+};
 /** "TLSv1.2" style name, as OpenSSL and most tools print it (TLS 1.0 is "TLSv1.0"). */
 const char* to_string(version v) noexcept;
 /** Accepts "TLSv1.2", "tlsv1.2", "tls1.2", "TLS 1.2", "1.2" (any case), and OpenSSL's "TLSv1". */
 std::optional<version> parse_version(std::string_view s) noexcept;
 
+/** Everything postern allows in a TLS handshake; the named profiles are instances. */
 struct policy {
-  std::string name;  ///< "strict", "compat", "legacy", or a user name
-  version min_version = version::tls1_2;
-  version max_version = version::tls1_3;
+  std::string name;                            ///< "strict", "compat", "legacy", or a user name
+  version min_version = version::tls1_2;       ///< oldest version offered
+  version max_version = version::tls1_3;       ///< newest version offered
   std::vector<std::string> tls13_suites;       ///< IANA names, preference order
   std::vector<std::string> tls12_suites;       ///< IANA names for TLS ≤ 1.2, preference order
   std::vector<std::string> groups;             ///< IANA names: x25519, secp256r1, secp384r1, ffdhe2048…
@@ -36,6 +44,7 @@ struct policy {
   std::string to_text() const;
   /** Parses to_text() output; nullopt with @p error set on a bad line. */
   static std::optional<policy> from_text(std::string_view text, std::string* error = nullptr);
+  /** Every setting equal (the name included). */
   friend bool operator==(const policy&, const policy&) = default;
 };
 
