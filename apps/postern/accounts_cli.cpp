@@ -98,7 +98,7 @@ std::shared_ptr<account_options> add_account_options(CLI::App& cmd) {
   return o;
 }
 
-void apply_account_options(const account_options& o, CLI::App& cmd, send_args& a) {
+void apply_account_options(const account_options& o, CLI::App& cmd, send_args& a, bool need_from) {
   const bool server_given = given(cmd, "--server");
   // `postern send --server ...` alone never depends on the config file being there or valid.
   if (!o.account.empty() || !o.config.empty() || !server_given) {
@@ -140,7 +140,8 @@ void apply_account_options(const account_options& o, CLI::App& cmd, send_args& a
                       "--server HOST[:PORT] is required (or --account NAME, or a default account in the "
                       "config file, see docs/config.md)",
                       EX_USAGE};
-  if (a.from.empty()) throw usage_error{"usage", "--from is required (or 'from' in the account)", EX_USAGE};
+  if (need_from && a.from.empty())
+    throw usage_error{"usage", "--from is required (or 'from' in the account)", EX_USAGE};
 }
 
 command add_accounts_command(CLI::App& app) {

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "postern/client/submit.hpp"
 #include "postern/diagnose/finding.hpp"
 #include "postern/net/proxy.hpp"
 #include "postern/plan/accounts.hpp"
@@ -58,6 +59,12 @@ struct send_args {
   bool json = false, verbose = false;
 };
 
+/** The server, route, TLS, auth, proxy and memory options of send and bulk (request.cpp); also -v. */
+void add_connection_options(CLI::App& cmd, send_args& a);
+/** The library request for @p a without its messages; reads the password. Throws usage_error for
+    flags that do not go together. */
+client::request make_request(const send_args& a);
+
 /** Runs a send as `postern send` does (routing, memory, diagnosis, output); returns the exit code. */
 int run_send(const send_args& a);
 
@@ -68,6 +75,7 @@ struct command {
 };
 
 command add_send_command(CLI::App& app);
+command add_bulk_command(CLI::App& app);  ///< `postern bulk`: a manifest over a pool of connections
 command add_doctor_command(CLI::App& app);
 command add_tls_profile_command(CLI::App& app);
 command add_probe_command(CLI::App& app);
@@ -106,9 +114,10 @@ std::shared_ptr<account_options> add_account_options(CLI::App& cmd);
 /**
  * Before run_send: applies --account NAME (or, without it and without --server, the config's
  * default account) to @p a; options given on @p cmd's command line win. Then requires a server
- * and a sender. Throws usage_error (EX_CONFIG for config problems, EX_USAGE for missing flags).
+ * and a sender (unless !need_from: bulk manifests name theirs). Throws usage_error (EX_CONFIG for config
+ * problems, EX_USAGE for missing flags).
  */
-void apply_account_options(const account_options& o, CLI::App& cmd, send_args& a);
+void apply_account_options(const account_options& o, CLI::App& cmd, send_args& a, bool need_from = true);
 
 // -- sendmail-compatible mode (sendmail_mode.cpp) ---------------------------------------------
 

@@ -98,9 +98,27 @@ std::chrono::milliseconds timeout_for(const timeouts& t, smtp::wait_kind w) {
 
 class driver {
  public:
-  driver(const options& o, const std::vector<message>& msgs, report& r) : o_(o), msgs_(msgs), r_(r) {}
+  driver(const options& o, message_source& src, report& r) : o_(o), src_(src), r_(r) {}
 
   asio::awaitable<void> run() {
+    auto first = co_await src_.next();
+    if (!first) co_return;
+    co_await connect_and_send(std::move(*first));
+  }
+
+ private:
+  asio::awaitable<void> connect_and_send(message first) {
+    // Whatever ends the connection before the first message was attempted, its source hears of it.
+    struct unattempted_guard {
+      driver& d;
+      bool armed = true;
+      ~unattempted_guard() {
+        if (!armed) return;
+        message_report mr;
+        mr.error = d.r_.error ? *d.r_.error : failure{"net.closed", "the connection ended first", ""};
+        d.src_.done(mr);
+      }
+    } guard{*this};
     auto ex = co_await asio::this_coro::executor;
     net::stream s(ex);
     const std::uint16_t port = r_.port;
@@ -147,19 +165,28 @@ class driver {
     cfg.auth = mech ? &*mech : nullptr;
     cfg.allow_auth_without_tls = o_.allow_plaintext_auth;
 
-    cfg.quit_when_done = msgs_.size() == 1;
-    smtp::session ss(cfg, msgs_.front().envelope, smtp::encode_data(msgs_.front().content));
+    cfg.quit_when_done = src_.last();
+    smtp::session ss(cfg, first.envelope, smtp::encode_data(first.content));
     if (mech) mech->bind(&ss);
-    for (std::size_t i = 0; i < msgs_.size(); ++i) {
-      if (i > 0) {
-        if (!ss.can_continue()) break;  // the connection is gone: later messages are not attempted
-        ss.next_message(msgs_[i].envelope, smtp::encode_data(msgs_[i].content));
-      }
+    guard.armed = false;
+    for (;;) {
       message_report mr;
       mr.size = ss.facts().wire_size;
       co_await drive(s, ss, ctx.get(), tls_name);
       collect(ss, mr);
+      if (!mr.delivered && !mr.error && r_.error) {
+        // The connection failed under it (a TLS refusal is reported once, on the connection).
+        message_report told = mr;
+        told.error = r_.error;
+        src_.done(told);
+      } else {
+        src_.done(mr);
+      }
       r_.messages.push_back(std::move(mr));
+      if (!ss.can_continue()) break;  // the connection is gone: later messages are not taken
+      auto next = co_await src_.next();
+      if (!next) break;
+      ss.next_message(next->envelope, smtp::encode_data(next->content));
     }
     if (ss.can_continue()) {
       ss.finish();
@@ -169,7 +196,6 @@ class driver {
     s.close();
   }
 
- private:
   asio::awaitable<bool> handshake(net::stream& s, SSL_CTX* ctx, const std::string& name) {
     auto f = co_await s.start_tls(ctx, name, o_.insecure, clock::now() + o_.timeouts.command);
     if (f) {
@@ -202,8 +228,9 @@ class driver {
       switch (a.kind) {
         case smtp::action_kind::write: {
           std::error_code ec;
-          auto wait = ss.current_state() == smtp::state::content ? smtp::wait_kind::data_termination
-                                                                 : smtp::wait_kind::command;
+          const bool content = ss.current_state() == smtp::state::content;
+          auto wait = content ? smtp::wait_kind::data_termination : smtp::wait_kind::command;
+          if (content) src_.committing();
           co_await s.write(a.bytes, clock::now() + timeout_for(o_.timeouts, wait), ec);
           if (ec) {
             if (tls_refused(s)) {
@@ -331,7 +358,7 @@ class driver {
   void info(std::string text) { record({smtp::transcript_event::who::info, std::move(text)}); }
 
   const options& o_;
-  const std::vector<message>& msgs_;
+  message_source& src_;
   report& r_;
   std::optional<net::errc> transport_error_;
   bool tls_failed_ = false;
@@ -371,7 +398,32 @@ std::optional<option_problem> check_options(const options& opts) {
   return std::nullopt;
 }
 
+namespace {
+
+// The messages of send(): all known in advance, so QUIT can be pipelined with the last one.
+class vector_source final : public message_source {
+ public:
+  explicit vector_source(std::vector<message> m) : messages_(std::move(m)) {}
+  asio::awaitable<std::optional<message>> next() override {
+    if (next_ >= messages_.size()) co_return std::nullopt;
+    co_return std::move(messages_[next_++]);
+  }
+  void done(const message_report&) override {}
+  bool last() const override { return next_ == messages_.size(); }
+
+ private:
+  std::vector<message> messages_;
+  std::size_t next_ = 0;
+};
+
+}  // namespace
+
 asio::awaitable<report> async_send(options opts, std::vector<message> messages) {
+  vector_source source(std::move(messages));
+  co_return co_await async_send_from(std::move(opts), source);
+}
+
+asio::awaitable<report> async_send_from(options opts, message_source& source) {
   report r;
   r.host = opts.host;
   r.mode = opts.mode;
@@ -381,7 +433,7 @@ asio::awaitable<report> async_send(options opts, std::vector<message> messages) 
     r.exit_code = p->exit_code;
     co_return r;
   }
-  driver d(opts, messages, r);
+  driver d(opts, source, r);
   co_await d.run();
   r.ok = !r.error && !r.messages.empty();
   for (const auto& m : r.messages) r.ok = r.ok && m.delivered && !m.error;

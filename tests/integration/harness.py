@@ -877,7 +877,8 @@ class Aiosmtpd(_ProcessServer):
 # --------------------------------------------------------------------------
 
 FAULTS = ("starttls-injection", "silent", "endless-ehlo", "long-line", "drop-after-dot",
-          "reject-some", "no-starttls", "slow-greeting")
+          "reject-some", "no-starttls", "slow-greeting", "busy-every-third",
+          "weaker-after-first")
 
 
 class Faulty(_ProcessServer):

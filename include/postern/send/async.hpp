@@ -6,6 +6,7 @@
  *   auto r = co_await send::async_send(o, {msg});
  */
 #include <asio/awaitable.hpp>
+#include <optional>
 #include <vector>
 
 #include "postern/send/send.hpp"
@@ -15,5 +16,30 @@ namespace postern::send {
 /** send() on the caller's executor: the same report; never blocks the thread. A terminal
     cancellation ends the connection (operations complete with asio::error::operation_aborted). */
 asio::awaitable<report> async_send(options opts, std::vector<message> messages);
+
+/**
+ * Where one connection takes its messages from, one at a time: the pool behind `postern bulk`
+ * feeds many connections from one queue this way. The connection asks for its first message
+ * before it connects, and for each next one once the previous one's outcome is known.
+ */
+class message_source {
+ public:
+  virtual ~message_source() = default;
+  /** The next message for this connection; nullopt: none, the connection ends (QUIT). */
+  virtual asio::awaitable<std::optional<message>> next() = 0;
+  /** The outcome of the message next() returned last (also when the connection failed under it). */
+  virtual void done(const message_report& outcome) = 0;
+  /** Called right before the bytes that end the current message (the final dot) are written:
+      from then on a lost connection leaves its outcome unknown (smtp.outcome-unknown). */
+  virtual void committing() {}
+  /** true when the message next() returned last is known to be the last one (QUIT is then
+      pipelined with it). */
+  virtual bool last() const { return false; }
+};
+
+/** One connection carrying the messages @p source gives, in order; report::messages holds one
+    entry per message that was attempted. A message taken but not attempted (the connection failed
+    before it) gets done() with its error too, and no entry. */
+asio::awaitable<report> async_send_from(options opts, message_source& source);
 
 }  // namespace postern::send

@@ -19,6 +19,11 @@ Faults:
   reject-some         RCPT TO an address containing "bad" gets 550 5.1.1, "later" 451 4.2.0, others
                       250; the message is stored with the accepted recipients
   no-starttls         EHLO without STARTTLS; otherwise a normal server (stores)
+  weaker-after-first  STARTTLS with TLS 1.3 on the first connection, TLS 1.2 only on every later
+                      one (needs --cert/--key); otherwise a normal server (stores)
+  busy-every-third    every third connection is greeted with "421 4.7.0 too many connections"
+                      and closed; the others are a normal server (stores). Each connection
+                      logs "connected open=N" (N: connections open at that moment)
 
 Each message is stored as STORE/NAME.json ({"sender", "recipients"}) and
 STORE/NAME.eml (DATA bytes, CRLF, dot-unstuffed), .eml renamed into place
@@ -34,7 +39,8 @@ import sys
 import time
 
 FAULTS = ("starttls-injection", "silent", "slow-greeting", "endless-ehlo", "long-line",
-          "drop-after-dot", "reject-some", "no-starttls")
+          "drop-after-dot", "reject-some", "no-starttls", "busy-every-third",
+          "weaker-after-first")
 HOSTNAME = "faulty.postern-test"
 
 
@@ -49,6 +55,7 @@ class Session:
         self.writer = writer
         self.peer = writer.get_extra_info("peername")
         self.tls = False
+        self.number = 0  # this connection's place in the order of arrival (1, 2, ...)
 
     async def send(self, data: bytes):
         self.writer.write(data)
@@ -86,6 +93,9 @@ class Session:
             log(self.peer, "S: 10 MB greeting without CRLF sent")
             await self.wait_closed_by_client()
             return
+        elif fault == "busy-every-third" and self.number % 3 == 0:
+            await self.reply("421 4.7.0 faulty: too many connections, try again later")
+            return
         else:
             await self.reply(f"220 {HOSTNAME} ESMTP faulty fault={fault}")
         await self.commands()
@@ -122,7 +132,10 @@ class Session:
                 if self.s.ctx is None:
                     log(self.peer, "no certificate: closing instead of TLS")
                     return
-                await self.writer.start_tls(self.s.ctx)
+                ctx = self.s.ctx
+                if self.s.fault == "weaker-after-first" and self.number > 1:
+                    ctx = self.s.ctx12
+                await self.writer.start_tls(ctx)
                 self.tls = True
                 log(self.peer, "TLS established")
                 sender, rcpts = None, []
@@ -200,9 +213,14 @@ class Server:
         self.fault = args.fault
         self.store = args.store
         self.ctx = None
+        self.connections = 0  # accepted so far
+        self.open = 0         # open now
         if args.cert:
             self.ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             self.ctx.load_cert_chain(args.cert, args.key)
+            self.ctx12 = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self.ctx12.load_cert_chain(args.cert, args.key)
+            self.ctx12.maximum_version = ssl.TLSVersion.TLSv1_2
 
     def store_message(self, sender, rcpts, data):
         name = "%020d-%d" % (time.time_ns(), os.getpid())
@@ -217,7 +235,10 @@ class Server:
 
     async def handle(self, reader, writer):
         sess = Session(self, reader, writer)
-        log(sess.peer, "connected")
+        self.connections += 1
+        sess.number = self.connections
+        self.open += 1
+        log(sess.peer, f"connected open={self.open}")
         try:
             await sess.run()
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, OSError) as e:
@@ -225,6 +246,7 @@ class Server:
         except Exception as e:  # keep serving other connections
             log(sess.peer, "error:", repr(e))
         finally:
+            self.open -= 1
             try:
                 writer.close()
             except Exception:
