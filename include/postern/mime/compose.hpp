@@ -31,12 +31,12 @@ namespace postern::mime {
 /** One mailbox: "Jörg Müller <j@example.org>" is {"Jörg Müller", "j@example.org"}. */
 struct mailbox {
   std::string display_name;  ///< UTF-8, without quotes; "" when there is none
-  std::string address;       ///< the addr-spec, local@domain (a quoted local part keeps its quotes)
+  std::string address;       ///< the addr-spec, `local@domain` (a quoted local part keeps its quotes)
 };
 
 /**
  * One RFC 5322 §3.4 mailbox: `addr-spec` or `[display-name] <addr-spec>`, with UTF-8 allowed
- * anywhere (RFC 6532). The display name may be a quoted string ("Doe, John" <j@x>).
+ * anywhere (RFC 6532). The display name may be a quoted string (`"Doe, John" <j@x>`).
  * @return nullopt for anything else: no "@", an empty local part or domain, white space or
  * specials in the address, CR/LF or other control characters, several addresses.
  *

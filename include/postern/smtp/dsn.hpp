@@ -60,7 +60,7 @@ std::string xtext_encode(std::string_view in);
 
 /**
  * The ORCPT value for @p address: "rfc822;" + xtext for an ASCII address; for one with UTF-8,
- * RFC 6533's "utf-8;" + utf-8-addr-xtext (non-ASCII characters, "+", "=" and "\" as \x{HEX}).
+ * RFC 6533's "utf-8;" + utf-8-addr-xtext (non-ASCII characters, "+", "=" and backslash as `\x{HEX}`).
  */
 std::string orcpt_value(std::string_view address);
 
