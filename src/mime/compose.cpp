@@ -227,6 +227,32 @@ part text_part(std::string_view subtype, std::string_view text, bool allow_8bit)
   return p;
 }
 
+// RFC 2047 B-words of whole UTF-8 characters (at most 45 octets each), one per folded line.
+std::string encoded_words(std::string_view v) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < v.size()) {
+    std::size_t n = 0;
+    while (i + n < v.size()) {
+      std::size_t len = 1;
+      const auto c = static_cast<unsigned char>(v[i + n]);
+      if (c >= 0xF0)
+        len = 4;
+      else if (c >= 0xE0)
+        len = 3;
+      else if (c >= 0xC0)
+        len = 2;
+      if (n + len > 45) break;
+      n += len;
+    }
+    if (n == 0) n = std::min<std::size_t>(4, v.size() - i);
+    if (!out.empty()) out += "\r\n ";
+    out += "=?UTF-8?B?" + base64_encode(v.substr(i, n)) + "?=";
+    i += n;
+  }
+  return out;
+}
+
 std::string base64_lines(std::string_view data) {
   const std::string b = base64_encode(data);
   std::string out;
@@ -244,11 +270,12 @@ part file_part(const attachment& a, bool is_inline) {
   if (type.empty()) type = "application/octet-stream";
   p.header = "Content-Type: " + type;
   if (!a.filename.empty()) {
-    // name= for readers that predate RFC 2231 (an RFC 2047 word, as they expect it).
-    std::string old = is_ascii(a.filename) && a.filename.find("=?") == std::string::npos
-                          ? (needs_quoting(a.filename) ? quoted(a.filename) : a.filename)
-                          : "\"" + encode_header_value(a.filename, 7) + "\"";
-    // An encoded name folds onto its own continuation lines; unfolded it is one quoted word.
+    // name= for readers that predate RFC 2231 (RFC 2047 words, as they expect it): plain when
+    // short printable ASCII, else encoded words on their own continuation lines.
+    const bool plain = is_ascii(a.filename) && !has_control(a.filename) && a.filename.size() <= 60 &&
+                       a.filename.find("=?") == std::string::npos;
+    std::string old = plain ? (needs_quoting(a.filename) ? quoted(a.filename) : a.filename)
+                            : "\"" + encoded_words(a.filename) + "\"";
     p.header += ";\r\n name=" + old;
   }
   p.header += "\r\nContent-Transfer-Encoding: base64\r\n";
@@ -408,7 +435,10 @@ std::optional<attachment_spec> parse_attachment_spec(std::string_view text, std:
 
 std::string rfc2231_parameter(std::string_view name, std::string_view v) {
   const std::string n(name);
-  if (is_ascii(v) && !has_control(v) && v.size() + n.size() + 3 <= 70) return n + "=" + quoted(v);
+  // Quoted only without quoted-pairs: some readers (reformime) do not undo "\\" escapes.
+  if (is_ascii(v) && !has_control(v) && v.find_first_of("\"\\") == std::string_view::npos &&
+      v.size() + n.size() + 3 <= 70)
+    return n + "=" + quoted(v);
   // RFC 2231 §4: charset'language'percent-encoded; attribute-char is a token char but not *'%.
   std::string enc;
   for (const char ch : v) {
@@ -500,6 +530,12 @@ composed compose(const message& m, const compose_options& options) {
     if (is_reserved_header(h.name))
       return fail("message.bad-header", "header '" + h.name + "' is written by postern; use its own option");
   }
+  for (const auto* list : {&m.inline_parts, &m.attachments})
+    for (const auto& p : *list)
+      if (has_control(p.content_type) || has_control(p.content_id) ||
+          p.content_id.find_first_of("<> ") != std::string::npos)
+        return fail("message.bad-header",
+                    "a part's content type or content ID has a line break or control character");
   for (const auto& p : m.inline_parts) {
     if (p.content_id.empty())
       return fail("usage",

@@ -264,7 +264,7 @@ TEST(compose, boundaries_never_occur_in_the_content_and_lines_stay_short) {
 
 TEST(rfc2231, ascii_quoted_long_and_utf8_continued) {
   EXPECT_EQ(rfc2231_parameter("filename", "a b.txt"), "filename=\"a b.txt\"");
-  EXPECT_EQ(rfc2231_parameter("filename", "say \"hi\".txt"), "filename=\"say \\\"hi\\\".txt\"");
+  EXPECT_EQ(rfc2231_parameter("filename", "say \"hi\".txt"), "filename*=UTF-8''say%20%22hi%22.txt");
   const std::string long_name = std::string(40, '\xc3') + "";
   std::string utf8;
   for (int i = 0; i < 30; ++i) utf8 += "\xc3\xa4";
