@@ -29,6 +29,9 @@ packages=(
   # peers in bench/send
   swaks libnet-ssleay-perl          # swaks' TLS needs Net::SSLeay, only a Recommends
   curl msmtp
+  # message building (issue 10): content types of attachments, IDNA A-labels, a second MIME parser
+  libmagic-dev libidn2-dev          # src/client/message.cpp (libmagic), src/send/idna.cpp (libidn2)
+  maildrop                          # reformime: the independent MIME judge of test_messages
 )
 
 missing=()

@@ -42,6 +42,16 @@ struct send_args {
   std::vector<std::string> to;
   std::string subject, text;
   bool have_subject = false, have_text = false;
+  // Message building (docs/messages.md): any of these builds a MIME message instead of sending files.
+  std::string text_file, html, html_file;
+  bool have_html = false;
+  std::vector<std::string> attach, inline_parts;  ///< "FILE;type=T;name=N", "FILE;cid=ID"
+  std::vector<std::string> cc, bcc, reply_to;
+  std::vector<std::string> headers;  ///< "Name: value"
+  // DSN (RFC 3461) and CHUNKING (RFC 3030)
+  std::string dsn_notify, dsn_ret, dsn_envid;
+  bool require_dsn = false;
+  bool no_chunking = false;
   std::vector<std::string> files;
   std::optional<std::string> message_data;  ///< the message itself (sendmail mode read it from stdin)
   std::string ca_file, tls_name;

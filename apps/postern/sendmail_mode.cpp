@@ -24,7 +24,9 @@ constexpr std::string_view usage_text =
     "  -a, --account NAME   account of the config file (default: its default account)\n"
     "  -C, --config FILE    config file instead of $XDG_CONFIG_HOME/postern/config\n"
     "  -v            print the SMTP transcript on stderr\n"
-    "  ignored for compatibility: -F NAME, -oX..., -bm, -B TYPE, -N DSN, -R RET, -V ID, -L TAG, -h N, -O "
+    "  -N DSN        delivery status notifications: never, or success,failure,delay (RFC 3461)\n"
+    "  -R RET        DSN: return full or hdrs;  -V ID: DSN envelope ID\n"
+    "  ignored for compatibility: -F NAME, -oX..., -bm, -B TYPE, -L TAG, -h N, -O "
     "OPT,\n"
     "  -X FILE, -G, -U, -n, -m\n"
     "postern's own commands: postern --help\n";
@@ -39,6 +41,7 @@ struct sendmail_args {
   std::optional<std::string> sender;  // -f / -r
   std::string account, config;
   std::vector<std::string> recipients;
+  std::string dsn_notify, dsn_ret, dsn_envid;  // -N, -R, -V
 };
 
 usage_error bad_usage(std::string text) { return usage_error{"usage", std::move(text), EX_USAGE}; }
@@ -111,6 +114,9 @@ sendmail_args parse(int argc, char** argv) {
         if (f == 'f' || f == 'r') s.sender = v;
         if (f == 'a') s.account = v;
         if (f == 'C') s.config = v;
+        if (f == 'N') s.dsn_notify = v;
+        if (f == 'R') s.dsn_ret = v;
+        if (f == 'V') s.dsn_envid = v;
         break;  // the rest of the argument was the value
       }
       throw bad_usage(std::string("unknown option -") + f + " (sendmail mode; see sendmail --help)");
@@ -227,6 +233,9 @@ int run(int argc, char** argv) {
   a.to = std::move(rcpts);
   a.message_data = std::move(message);
   a.verbose = s.verbose;
+  a.dsn_notify = s.dsn_notify;
+  a.dsn_ret = s.dsn_ret;
+  a.dsn_envid = s.dsn_envid;
   quiet_stdout quiet(!s.verbose);
   return run_send(a);
 }

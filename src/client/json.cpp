@@ -45,6 +45,9 @@ std::string to_json(const report& rep, int indent) {
     for (const auto& rr : m.recipients)
       jm["recipients"].push_back({{"address", rr.address}, {"accepted", rr.accepted}, {"reply", rr.reply}});
     jm["error"] = failure_json(m.error);
+    jm["transfer"] = m.chunking ? "BDAT" : "DATA";
+    jm["smtputf8"] = m.smtputf8;
+    jm["dsn"] = m.dsn;
     j["messages"].push_back(jm);
   }
   j["error"] = failure_json(r.error);

@@ -133,6 +133,7 @@ class submission {
     if (q_.timeout) o_.timeouts = send::timeouts::all(*q_.timeout);
     o_.allow_plaintext_auth = q_.auth && q_.auth->allow_plaintext;
     o_.on_transcript = q_.on_transcript;
+    o_.chunking = q_.chunking;
     out_.route.automatic = auto_route;
 
     // Before any connection: a client certificate that does not load, EXTERNAL without one.
@@ -225,6 +226,17 @@ class submission {
               {}});
       }
     }
+    // DSN asked for and not offered: the mail went, without notifications; say so.
+    for (const auto& m : r.messages)
+      if (m.dsn_ignored) {
+        note({"smtp.dsn-unsupported",
+              diagnose::severity::warning,
+              "the server does not offer DSN: the message went without delivery status notification "
+              "requests (--require-dsn refuses instead)",
+              {},
+              {}});
+        break;
+      }
     // A route weaker than one known on another port of the host: allowed, never silent.
     if (r.tls && memory_warning_) note(memory_warning_->finding());
     out_.route.port = r.port;

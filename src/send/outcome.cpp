@@ -65,6 +65,9 @@ int exit_code_for(smtp::errc e, const std::optional<smtp::reply>& r) {
     case errc::connection_lost:
     case errc::outcome_unknown:
       return EX_TEMPFAIL;
+    case errc::utf8_unsupported:
+    case errc::dsn_unsupported:
+      return EX_UNAVAILABLE;  // this server cannot carry the message as asked
     case errc::ok:
       return EX_OK;
   }

@@ -14,6 +14,7 @@
 #include "postern/net/blocking.hpp"
 #include "postern/net/stream.hpp"
 #include "postern/send/async.hpp"
+#include "postern/send/idna.hpp"
 #include "postern/smtp/data.hpp"
 #include "postern/smtp/error.hpp"
 #include "postern/tls/client_identity.hpp"
@@ -164,6 +165,8 @@ class driver {
     cfg.tls_active = o_.mode == mode::implicit_tls;
     cfg.auth = mech ? &*mech : nullptr;
     cfg.allow_auth_without_tls = o_.allow_plaintext_auth;
+    cfg.use_chunking = o_.chunking;
+    cfg.domain_to_ascii = [](std::string_view d) { return domain_to_ascii(d); };
 
     cfg.quit_when_done = src_.last();
     smtp::session ss(cfg, first.envelope, smtp::encode_data(first.content));
@@ -230,7 +233,7 @@ class driver {
           std::error_code ec;
           const bool content = ss.current_state() == smtp::state::content;
           auto wait = content ? smtp::wait_kind::data_termination : smtp::wait_kind::command;
-          if (content) src_.committing();
+          if (ss.write_ends_content()) src_.committing();
           co_await s.write(a.bytes, clock::now() + timeout_for(o_.timeouts, wait), ec);
           if (ec) {
             if (tls_refused(s)) {
@@ -340,6 +343,10 @@ class driver {
       mr.recipients.push_back({rr.address, rr.accepted, rr.response.to_string()});
     if (res.final_reply) mr.reply = res.final_reply->to_string();
     mr.delivered = res.delivered;
+    mr.chunking = res.used_chunking;
+    mr.smtputf8 = res.used_smtputf8;
+    mr.dsn = res.used_dsn;
+    mr.dsn_ignored = res.dsn_ignored;
     if (tls_failed_) return;  // already reported by handshake()
     auto f = describe_outcome(ss, transport_error_, o_.timeouts);
     if (!f) return;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "postern/smtp/dsn.hpp"
 #include "postern/smtp/error.hpp"
 
 namespace postern::smtp {
@@ -72,17 +73,33 @@ std::string mail_from(std::string_view address, const mail_parameters& params, s
   out += address;
   out += '>';
   if (params.size) out += " SIZE=" + std::to_string(*params.size);
-  if (params.body_8bitmime) out += " BODY=8BITMIME";
+  if (params.body_binarymime)
+    out += " BODY=BINARYMIME";
+  else if (params.body_8bitmime)
+    out += " BODY=8BITMIME";
   if (params.smtputf8) out += " SMTPUTF8";
+  if (!params.dsn_ret.empty()) {
+    if (!valid_response(params.dsn_ret)) return fail(errc::invalid_argument, ec);
+    out += " RET=" + params.dsn_ret;
+  }
+  if (!params.dsn_envid.empty()) out += " ENVID=" + xtext_encode(params.dsn_envid);
   out += "\r\n";
   return out;
 }
 
-std::string rcpt_to(std::string_view address, std::error_code& ec) {
+std::string rcpt_to(std::string_view address, std::error_code& ec) { return rcpt_to(address, {}, ec); }
+
+std::string rcpt_to(std::string_view address, const rcpt_parameters& params, std::error_code& ec) {
   // The null path is only for senders; "RCPT TO:<>" is a syntax error.
   if (address.empty() || !valid_mailbox(address)) return fail(errc::invalid_address, ec);
+  // Parameters are single words; anything else would split or inject a command.
+  for (const char c : params.notify + params.orcpt)
+    if (is_control(static_cast<unsigned char>(c)) || c == ' ') return fail(errc::invalid_argument, ec);
   ec.clear();
-  return "RCPT TO:<" + std::string(address) + ">\r\n";
+  std::string out = "RCPT TO:<" + std::string(address) + ">";
+  if (!params.notify.empty()) out += " NOTIFY=" + params.notify;
+  if (!params.orcpt.empty()) out += " ORCPT=" + params.orcpt;
+  return out + "\r\n";
 }
 
 std::string auth(std::string_view mechanism, std::optional<std::string_view> initial_response_b64,

@@ -56,7 +56,11 @@ message_facts scan_encoded(std::string_view wire) noexcept {
   return f;
 }
 
-std::string encode_data(std::string_view m) {
+namespace {
+
+// The one CRLF normalisation (bare LF and bare CR become CRLF, a final CRLF added), with or
+// without dot-stuffing: what DATA sends and what BDAT and DKIM see differ only by the dots.
+std::string normalise(std::string_view m, bool stuff) {
   std::string out;
   // Dot-stuffing and LF→CRLF rarely add more than a few percent; one reservation, one pass.
   out.reserve(m.size() + m.size() / 32 + 8);
@@ -64,7 +68,7 @@ std::string encode_data(std::string_view m) {
   std::size_t run = 0;  // start of the bytes not yet copied
   for (std::size_t i = 0; i < m.size(); ++i) {
     const char c = m[i];
-    if (line_start && c == '.') {
+    if (stuff && line_start && c == '.') {
       out.append(m.data() + run, i - run);
       out += '.';
       run = i;  // the original dot goes out with the run
@@ -81,6 +85,15 @@ std::string encode_data(std::string_view m) {
   }
   out.append(m.data() + run, m.size() - run);
   if (!line_start) out += "\r\n";
+  return out;
+}
+
+}  // namespace
+
+std::string normalise_line_ends(std::string_view m) { return normalise(m, false); }
+
+std::string encode_data(std::string_view m) {
+  std::string out = normalise(m, true);
   out += ".\r\n";
   return out;
 }

@@ -52,6 +52,11 @@ class smtp_error_category final : public std::error_category {
                "it may have been delivered";
       case errc::auth_needs_tls:
         return "authentication needs an encrypted connection";
+      case errc::utf8_unsupported:
+        return "an address needs SMTPUTF8 (a UTF-8 local part, or a domain with no IDNA A-label) and the "
+               "server does not offer it";
+      case errc::dsn_unsupported:
+        return "delivery status notifications were required and the server does not offer DSN";
     }
     return "unknown SMTP error";
   }
@@ -101,6 +106,10 @@ const char* cause(errc e) noexcept {
       return "net.closed";
     case errc::outcome_unknown:
       return "smtp.outcome-unknown";
+    case errc::utf8_unsupported:
+      return "smtp.utf8-unsupported";
+    case errc::dsn_unsupported:
+      return "smtp.dsn-unsupported";
   }
   return "smtp.bad-reply";
 }

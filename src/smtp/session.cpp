@@ -7,7 +7,17 @@
 #include "postern/smtp/error.hpp"
 
 namespace postern::smtp {
-namespace {}  // namespace
+namespace {
+
+// RFC 6532 header fields: UTF-8 in the header block (the DATA form; it ends at the empty line).
+bool header_has_utf8(std::string_view data) {
+  const auto end = data.find("\r\n\r\n");
+  const std::string_view header = data.substr(0, end);
+  return std::any_of(header.begin(), header.end(),
+                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
+}  // namespace
 
 const char* to_string(state s) noexcept {
   switch (s) {
@@ -79,16 +89,39 @@ void session::record(transcript_event::who from, std::string text) {
   transcript_.push_back(transcript_event{from, std::move(text)});
 }
 
-void session::write(std::string bytes) {
-  std::string_view rest = bytes;
+void session::record_commands(std::string_view rest) {
   while (!rest.empty()) {
     auto eol = rest.find("\r\n");
     record(transcript_event::who::client, std::string(rest.substr(0, eol)));
     rest.remove_prefix(eol == std::string_view::npos ? rest.size() : eol + 2);
   }
+}
+
+void session::write(std::string bytes) {
+  record_commands(bytes);
+  write_queued(std::move(bytes));
+}
+
+// Bytes already in the transcript (commands recorded, BDAT content summarised).
+void session::write_queued(std::string bytes) {
   out_ = std::move(bytes);
   out_view_ = out_;
   out_pending_ = true;
+}
+
+// Appends the next BDAT command and its chunk to @p out; the chunk itself is summarised.
+void session::append_chunk(std::string& out) {
+  const std::size_t size =
+      std::min(std::max<std::size_t>(config_.chunk_size, 1), raw_.size() - chunk_offset_);
+  const bool last = chunk_offset_ + size == raw_.size();
+  std::string cmd = bdat(size, last);
+  record(transcript_event::who::client, cmd.substr(0, cmd.size() - 2));
+  record(transcript_event::who::info, "<message chunk: " + std::to_string(size) + " octets>");
+  out += cmd;
+  out.append(raw_, chunk_offset_, size);
+  chunk_offset_ += size;
+  ++chunks_sent_;
+  if (last) writing_content_ = true;
 }
 
 void session::write_redacted(std::string bytes, std::string shown) {
@@ -153,6 +186,12 @@ void session::written() {
   if (writing_content_) {
     writing_content_ = false;
     content_written_ = true;
+  }
+  // RFC 3030 with PIPELINING: the chunks follow each other without waiting for their replies.
+  if (chunking_ && pipelined_ && chunks_sent_ > 0 && chunks_left() && state_ != state::failed) {
+    std::string next;
+    append_chunk(next);
+    return write_queued(std::move(next));
   }
   // Replies that arrived early (a server answering ahead) are already buffered.
   pump();
@@ -365,6 +404,32 @@ void session::on_auth(const reply& r) {
   fail(errc::bad_reply, r);
 }
 
+bool session::ascii_envelope(std::string& mail_from, std::vector<std::string>& rcpts) {
+  auto convert = [this](std::string& address) {
+    if (!needs_smtputf8(address)) return true;
+    const auto at = address.rfind('@');
+    const std::string local = address.substr(0, at);
+    const std::string domain = at == std::string::npos ? std::string() : address.substr(at + 1);
+    if (needs_smtputf8(local)) {
+      record(transcript_event::who::info,
+             "the local part of " + address + " is not ASCII and the server does not offer SMTPUTF8");
+      return false;
+    }
+    std::optional<std::string> a_label;
+    if (config_.domain_to_ascii) a_label = config_.domain_to_ascii(domain);
+    if (!a_label) {
+      record(transcript_event::who::info,
+             "the domain of " + address + " has no IDNA A-label and the server does not offer SMTPUTF8");
+      return false;
+    }
+    record(transcript_event::who::info, "no SMTPUTF8: " + domain + " sent as its A-label " + *a_label);
+    address = local + "@" + *a_label;
+    return true;
+  };
+  if (!convert(mail_from)) return false;
+  return std::all_of(rcpts.begin(), rcpts.end(), convert);
+}
+
 void session::begin_mail() {
   set_state(state::mail);
   const capabilities& caps = result_.caps;
@@ -378,22 +443,51 @@ void session::begin_mail() {
                                             std::to_string(*caps.size));
     return fail(errc::message_too_big);
   }
-  bool utf8 = needs_smtputf8(env_.mail_from);
-  for (const auto& rcpt : env_.rcpt_to) utf8 = utf8 || needs_smtputf8(rcpt);
+  std::string sender = env_.mail_from;
+  std::vector<std::string> rcpts = env_.rcpt_to;
+  bool utf8 = needs_smtputf8(sender);
+  for (const auto& rcpt : rcpts) utf8 = utf8 || needs_smtputf8(rcpt);
   if (utf8 && !caps.smtputf8) {
-    record(transcript_event::who::info,
-           "an address has non-ASCII characters and the server does not offer SMTPUTF8");
-    return fail(errc::invalid_address);
+    // RFC 6531 §3.2: without SMTPUTF8 only ASCII addresses; domains have an ASCII form.
+    if (!ascii_envelope(sender, rcpts)) return fail(errc::utf8_unsupported);
+    utf8 = false;
   }
+  // RFC 6532 header fields travel under SMTPUTF8 when the server offers it.
+  if (!utf8 && caps.smtputf8 && header_has_utf8(data_)) utf8 = true;
+
+  const dsn_request* dsn = env_.dsn ? &*env_.dsn : nullptr;
+  if (dsn && !caps.dsn) {
+    if (dsn->required) {
+      record(transcript_event::who::info, "DSN is required and the server does not offer it");
+      return fail(errc::dsn_unsupported);
+    }
+    record(transcript_event::who::info,
+           "the server does not offer DSN: sending without notification requests");
+    result_.dsn_ignored = true;
+    dsn = nullptr;
+  }
+  result_.used_dsn = dsn != nullptr;
+  chunking_ = config_.use_chunking && caps.chunking;
+  result_.used_chunking = chunking_;
+
   mail_parameters params;
   if (caps.size) params.size = facts_.wire_size;
-  params.body_8bitmime = facts_.eight_bit && caps.eightbitmime;
+  // RFC 3030 §3: BINARYMIME only with BDAT, for content that 8BITMIME cannot carry.
+  params.body_binarymime = chunking_ && caps.binarymime && (facts_.has_nul || facts_.longest_line > 998);
+  params.body_8bitmime = !params.body_binarymime && facts_.eight_bit && caps.eightbitmime;
   params.smtputf8 = utf8;
-  if (facts_.eight_bit && !caps.eightbitmime)
+  result_.used_smtputf8 = utf8;
+  if (facts_.eight_bit && !caps.eightbitmime && !params.body_binarymime)
     record(transcript_event::who::info, "8-bit message but no 8BITMIME offered; sending as is");
+  rcpt_parameters rcpt_params;
+  if (dsn) {
+    params.dsn_ret = dsn->ret == dsn_return::full ? "FULL" : dsn->ret == dsn_return::headers ? "HDRS" : "";
+    params.dsn_envid = dsn->envid;
+    rcpt_params.notify = notify_value(*dsn);
+  }
 
   std::error_code ec;
-  std::string mail = mail_from(env_.mail_from, params, ec);
+  std::string mail = mail_from(sender, params, ec);
   if (ec) {
     record(transcript_event::who::info, "invalid sender address");
     return fail(errc::invalid_address);
@@ -401,23 +495,34 @@ void session::begin_mail() {
   // Every command is built before the first is sent, so a bad address never leaves a half-done transaction.
   rcpt_commands_.clear();
   result_.recipients.clear();
-  for (const auto& rcpt : env_.rcpt_to) {
-    rcpt_commands_.push_back(rcpt_to(rcpt, ec));
+  for (std::size_t i = 0; i < rcpts.size(); ++i) {
+    // ORCPT names the recipient as the user gave it when SMTPUTF8 carries it, else as sent.
+    if (dsn && dsn->orcpt) rcpt_params.orcpt = orcpt_value(utf8 ? env_.rcpt_to[i] : rcpts[i]);
+    rcpt_commands_.push_back(rcpt_to(rcpts[i], rcpt_params, ec));
     if (ec) {
       record(transcript_event::who::info, "invalid recipient address");
       return fail(errc::invalid_address);
     }
-    result_.recipients.push_back(recipient_result{rcpt, false, {}});
+    result_.recipients.push_back(recipient_result{env_.rcpt_to[i], false, {}});
   }
   rcpt_index_ = 0;
   pipelined_ = caps.pipelining && config_.use_pipelining;
   result_.used_pipelining = pipelined_;
-  if (pipelined_) {
-    // RFC 2920: MAIL, every RCPT and DATA in one write; the replies come back in order.
-    for (const auto& c : rcpt_commands_) mail += c;
-    mail += data();
+  if (chunking_) {
+    raw_ = decode_data(data_);
+    chunk_offset_ = chunks_sent_ = chunk_replies_ = 0;
   }
-  write(std::move(mail));
+  if (!pipelined_) return write(std::move(mail));
+  // RFC 2920: MAIL, every RCPT and DATA in one write; the replies come back in order.
+  // RFC 3030 §4.2: with BDAT, the first chunk joins the same flight.
+  for (const auto& c : rcpt_commands_) mail += c;
+  if (!chunking_) {
+    mail += data();
+    return write(std::move(mail));
+  }
+  record_commands(mail);
+  append_chunk(mail);
+  write_queued(std::move(mail));
 }
 
 void session::on_mail(const reply& r) {
@@ -451,10 +556,50 @@ void session::on_rcpt(reply r) {
     if (!pipelined_) write(rcpt_commands_[rcpt_index_]);
     return;
   }
+  if (chunking_) {
+    set_state(state::content);
+    if (pipelined_) {
+      // The chunks are on their way; with nobody accepted their replies are refusals to read.
+      if (!any_accepted()) ending_empty_data_ = true;
+      return;
+    }
+    if (!any_accepted()) return fail_no_recipient();
+    std::string out;
+    append_chunk(out);
+    return write_queued(std::move(out));
+  }
   if (pipelined_) return set_state(state::data);
   if (!any_accepted()) return fail_no_recipient();
   set_state(state::data);
   write(data());
+}
+
+void session::on_chunk(const reply& r) {
+  ++chunk_replies_;
+  const bool last = chunk_replies_ == chunks_sent_ && !chunks_left();
+  if (ending_empty_data_) {
+    if (last) fail_no_recipient();
+    return;
+  }
+  if (r.code / 100 != 2) {
+    result_.final_reply = r;
+    if (r.code == 552) return fail(errc::message_too_big, r);
+    return fail_by_class(r);
+  }
+  if (!last) {
+    if (!pipelined_ && chunks_left()) {
+      std::string out;
+      append_chunk(out);
+      write_queued(std::move(out));
+    }
+    return;
+  }
+  result_.final_reply = r;
+  result_.delivered = true;
+  if (!config_.quit_when_done) return set_state(state::done);
+  quit_sent_ = true;
+  set_state(state::quit);
+  write(quit());
 }
 
 void session::on_data(const reply& r) {
@@ -477,6 +622,7 @@ void session::on_data(const reply& r) {
 }
 
 void session::on_content(const reply& r) {
+  if (chunking_) return on_chunk(r);
   if (ending_empty_data_) return fail_no_recipient();
   result_.final_reply = r;
   if (r.code / 100 == 2) {
@@ -504,9 +650,12 @@ bool session::can_continue() const noexcept {
       return false;
   }
   if (result_.last_reply && result_.last_reply->code == 421) return false;
+  // Replies to pipelined chunks still on their way would be read as replies to what comes next.
+  if (chunking_ && pipelined_ && chunk_replies_ < chunks_sent_) return false;
   const auto e = result_.error;
   return e == errc::rejected || e == errc::transient || e == errc::no_recipient_accepted ||
-         e == errc::message_too_big || e == errc::invalid_address;
+         e == errc::message_too_big || e == errc::invalid_address || e == errc::utf8_unsupported ||
+         e == errc::dsn_unsupported;
 }
 
 void session::next_message(envelope env, std::string data) {
@@ -521,7 +670,11 @@ void session::next_message(envelope env, std::string data) {
   result_.last_reply.reset();
   result_.recipients.clear();
   result_.final_reply.reset();
+  result_.used_chunking = result_.used_smtputf8 = result_.used_dsn = result_.dsn_ignored = false;
   content_written_ = writing_content_ = ending_empty_data_ = false;
+  chunking_ = false;
+  raw_.clear();
+  chunk_offset_ = chunks_sent_ = chunk_replies_ = 0;
   record(transcript_event::who::info, "next message on the same connection");
   if (!after_failure) return begin_mail();
   // RFC 5321 §4.1.1.5: clear whatever the failed transaction left behind.

@@ -96,7 +96,10 @@ struct request {
   /** Every connection goes through this SOCKS5 or HTTP CONNECT proxy (docs/proxy.md); the TLS name
       stays the mail server's. Nothing reads ALL_PROXY by itself: see net::proxy_from_environment(). */
   std::optional<net::proxy> proxy;
-  std::vector<send::message> messages;  ///< sent in order over one connection
+  std::vector<send::message>
+      messages;  ///< sent in order over one connection (client::build_message builds one)
+  /** BDAT when the server offers CHUNKING (RFC 3030); false: always DATA. */
+  bool chunking = true;
   /** Called with every transcript event as it happens (AUTH lines already redacted). */
   std::function<void(const smtp::transcript_event&)> on_transcript;
   /** Called with each warning or note as it arises (also in report::findings). */

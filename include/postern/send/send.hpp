@@ -102,12 +102,16 @@ struct options {
   std::function<std::optional<failure>(const tls_report&)> check_tls;
   /** Called with each transcript event as it is recorded (credentials redacted). */
   std::function<void(const smtp::transcript_event&)> on_transcript;
+  /** Send with BDAT when the server offers CHUNKING (RFC 3030); false: always DATA (--no-chunking). */
+  bool chunking = true;
 };
 
 /** One message to send: its envelope and its RFC 5322 content. */
 struct message {
-  smtp::envelope envelope;  ///< MAIL FROM and RCPT TO addresses
-  std::string content;      ///< RFC 5322 text; LF or CRLF line ends
+  smtp::envelope envelope;  ///< MAIL FROM and RCPT TO addresses, and the DSN request (envelope.dsn)
+  /** RFC 5322 text; LF or CRLF line ends. A built message (client::build_message) is already
+      final CRLF text; smtp::normalise_line_ends() gives the exact bytes that go on the wire. */
+  std::string content;
 };
 
 /** What the server said to one RCPT TO. */
@@ -124,6 +128,10 @@ struct message_report {
   std::string reply;                         ///< reply to the final dot
   std::vector<recipient_report> recipients;  ///< one per RCPT TO, in envelope order
   std::optional<failure> error;              ///< why this message was not (fully) delivered
+  bool chunking = false;                     ///< sent with BDAT (RFC 3030), not DATA
+  bool smtputf8 = false;                     ///< MAIL FROM carried SMTPUTF8 (RFC 6531)
+  bool dsn = false;                          ///< the DSN parameters were sent (RFC 3461)
+  bool dsn_ignored = false;                  ///< DSN was asked for, the server does not offer it
 };
 
 /** The outcome of send(): the connection, TLS facts, per-message results and the first failure. */

@@ -22,6 +22,15 @@ struct mail_parameters {
   std::optional<std::uint64_t> size;  ///< SIZE=n, when the server announced SIZE
   bool body_8bitmime = false;         ///< BODY=8BITMIME
   bool smtputf8 = false;              ///< SMTPUTF8
+  bool body_binarymime = false;       ///< BODY=BINARYMIME (RFC 3030; only with BDAT); wins over 8BITMIME
+  std::string dsn_ret;                ///< RET= value ("FULL" or "HDRS", RFC 3461); "" = none
+  std::string dsn_envid;              ///< ENVID= value, sent xtext-encoded; "" = none
+};
+
+/** The RCPT TO parameters of RFC 3461 (only when the server announced DSN). */
+struct rcpt_parameters {
+  std::string notify;  ///< NOTIFY= value ("NEVER", "SUCCESS,FAILURE", …); "" = none
+  std::string orcpt;   ///< ORCPT= value, already encoded (see orcpt_value() in dsn.hpp); "" = none
 };
 
 // Each returns the full command line including CRLF, or "" with ec set (errc::invalid_address /
@@ -34,6 +43,8 @@ std::string helo(std::string_view domain, std::error_code& ec);
 std::string mail_from(std::string_view address, const mail_parameters& params, std::error_code& ec);
 /** "RCPT TO:<address>"; "" is refused (the null path is only for senders). */
 std::string rcpt_to(std::string_view address, std::error_code& ec);
+/** "RCPT TO:<address>" with the DSN parameters @p params. */
+std::string rcpt_to(std::string_view address, const rcpt_parameters& params, std::error_code& ec);
 /** "AUTH mechanism [initial-response]", the response sent as given (already base64; "=" is empty). */
 std::string auth(std::string_view mechanism, std::optional<std::string_view> initial_response_b64,
                  std::error_code& ec);

@@ -28,6 +28,16 @@ message_facts scan_message(std::string_view message) noexcept;
 message_facts scan_encoded(std::string_view wire) noexcept;
 
 /**
+ * The message as it goes on the wire before dot-stuffing: bare LF and bare CR become CRLF and
+ * a final CRLF is added when missing (nothing else changes). This is the one CRLF
+ * normalisation of postern: BDAT sends exactly these bytes, DATA sends them dot-stuffed, and
+ * a signer (DKIM) must sign them. Idempotent; an empty message stays empty.
+ *
+ *   normalise_line_ends("a\nb") == "a\r\nb\r\n"
+ */
+std::string normalise_line_ends(std::string_view message);
+
+/**
  * Converts a message to its DATA form: bare LF and bare CR become CRLF, a line starting
  * with "." gets another ".", a final CRLF is added when missing, and "." CRLF ends it.
  *

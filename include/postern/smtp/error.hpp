@@ -30,7 +30,10 @@ enum class errc {
                           ///< RCPT refused
   connection_lost,        ///< net.closed
   outcome_unknown,        ///< smtp.outcome-unknown: lost after the final dot, before the reply
-  auth_needs_tls,  ///< smtp.auth-needs-tls: AUTH refused on plaintext (locally, or 538 from the server)
+  auth_needs_tls,    ///< smtp.auth-needs-tls: AUTH refused on plaintext (locally, or 538 from the server)
+  utf8_unsupported,  ///< smtp.utf8-unsupported: a UTF-8 local part (or a domain with no A-label) and no
+                     ///< SMTPUTF8
+  dsn_unsupported,   ///< smtp.dsn-unsupported: DSN required and the server does not offer it
 };
 
 /** The error category "postern.smtp" of errc; message() is a plain-words summary. */

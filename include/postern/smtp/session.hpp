@@ -17,10 +17,13 @@
  *
  * Order: greeting → EHLO (HELO when EHLO gets 5xx) → [STARTTLS → EHLO again, with the
  * pre-TLS capabilities discarded] → [AUTH] → MAIL, RCPT…, DATA (pipelined in one write when
- * PIPELINING is offered) → content → QUIT.
+ * PIPELINING is offered) → content → QUIT. With CHUNKING (RFC 3030) the content goes as
+ * BDAT chunks instead of DATA: not dot-stuffed, and with PIPELINING in the same flight as
+ * MAIL and RCPT.
  */
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +32,7 @@
 
 #include "postern/smtp/capabilities.hpp"
 #include "postern/smtp/data.hpp"
+#include "postern/smtp/dsn.hpp"
 #include "postern/smtp/reply.hpp"
 #include "postern/smtp/sasl.hpp"
 
@@ -83,6 +87,9 @@ const char* to_string(state s) noexcept;
 struct envelope {
   std::string mail_from;             ///< "" for the null sender
   std::vector<std::string> rcpt_to;  ///< the recipients, one RCPT TO each, in order
+  /** Delivery status notifications (RFC 3461): RET/ENVID on MAIL, NOTIFY/ORCPT on each RCPT
+      when the server offers DSN; nullopt: no DSN parameters. */
+  std::optional<dsn_request> dsn{};
 };
 
 /** How the session behaves: the EHLO name, TLS, AUTH and pipelining choices. */
@@ -98,6 +105,13 @@ struct session_config {
       next_message() can send another over the same connection; finish() sends QUIT. */
   bool quit_when_done = true;
   reply_limits limits;  ///< bounds on the server's replies
+  /** Send the content with BDAT when the server offers CHUNKING (RFC 3030); false: always DATA. */
+  bool use_chunking = true;
+  std::size_t chunk_size = 1024 * 1024;  ///< octets per BDAT chunk (the last may be shorter)
+  /** Turns a UTF-8 domain into its IDNA A-label ("bücher.example" → "xn--bcher-kva.example"), used
+      for envelope addresses when the server lacks SMTPUTF8; nullopt when it cannot. Unset: such a
+      domain fails with utf8_unsupported. The SMTP core stays free of IDNA tables this way. */
+  std::function<std::optional<std::string>(std::string_view)> domain_to_ascii;
 };
 
 /** One transcript entry: what was said, by whom. Credentials are already redacted. */
@@ -121,12 +135,16 @@ struct session_result {
   bool delivered = false;  ///< the final dot got 250 (at least one recipient accepted)
   std::error_code
       error;  ///< why it was not delivered (errc); empty when delivered. Refused recipients: see recipients
-  state failed_in = state::done;              ///< the state in which the error happened
-  std::optional<reply> last_reply;            ///< the reply that caused the error, if any
-  std::vector<recipient_result> recipients;   ///< one per RCPT TO sent, in order
-  std::optional<reply> final_reply;           ///< reply to the end of DATA
-  capabilities caps;                          ///< the capabilities in force (post-TLS ones after STARTTLS)
-  bool used_pipelining = false;               ///< MAIL/RCPT/DATA went in one write
+  state failed_in = state::done;             ///< the state in which the error happened
+  std::optional<reply> last_reply;           ///< the reply that caused the error, if any
+  std::vector<recipient_result> recipients;  ///< one per RCPT TO sent, in order
+  std::optional<reply> final_reply;          ///< reply to the end of DATA
+  capabilities caps;                         ///< the capabilities in force (post-TLS ones after STARTTLS)
+  bool used_pipelining = false;              ///< MAIL/RCPT/DATA went in one write
+  bool used_chunking = false;                ///< the content went as BDAT chunks
+  bool used_smtputf8 = false;                ///< MAIL FROM carried SMTPUTF8
+  bool used_dsn = false;                     ///< the DSN parameters were sent
+  bool dsn_ignored = false;  ///< DSN was asked for (not required) and the server does not offer it
   std::optional<std::string> auth_mechanism;  ///< the SASL mechanism that authenticated; nullopt: none
 };
 
@@ -172,6 +190,9 @@ class session {
    * recipient refused, too big, a bad address).
    */
   bool can_continue() const noexcept;
+  /** The pending write ends the message's content (the final dot, or the LAST chunk): once it is
+      written, a lost connection leaves the outcome unknown. */
+  bool write_ends_content() const noexcept { return writing_content_ && !ending_empty_data_; }
   /**
    * Starts the next transaction on the same connection (precondition: can_continue()).
    * The result's per-message fields are reset; capabilities and authentication stay.
@@ -215,6 +236,12 @@ class session {
   void begin_mail();
   void fail_no_recipient();
   bool any_accepted() const noexcept;
+  bool ascii_envelope(std::string& mail_from, std::vector<std::string>& rcpts);
+  void append_chunk(std::string& out);
+  void write_queued(std::string bytes);
+  void on_chunk(const reply& r);
+  void record_commands(std::string_view bytes);
+  bool chunks_left() const noexcept { return chunks_sent_ == 0 || chunk_offset_ < raw_.size(); }
 
   session_config config_;
   envelope env_;
@@ -239,6 +266,11 @@ class session {
   bool content_written_ = false;  // from here until the final reply, a lost connection is outcome_unknown
   bool quit_sent_ = false;
   bool ending_empty_data_ = false;  // "." sent after a pipelined 354 with no recipient accepted
+  bool chunking_ = false;           // this transaction sends BDAT chunks
+  std::string raw_;                 // the content for BDAT: CRLF, not dot-stuffed
+  std::size_t chunk_offset_ = 0;    // octets of raw_ already queued
+  std::size_t chunks_sent_ = 0;
+  std::size_t chunk_replies_ = 0;
 };
 
 /**
