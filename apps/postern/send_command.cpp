@@ -145,6 +145,7 @@ int run_send(const send_args& a) {
   q.proxy = resolve_proxy(a.proxy, a.proxy_from_env);
   q.memory.path = a.state_file;
   q.memory.accept_downgrade = a.accept_downgrade;
+  q.dkim = dkim_options_of(a);  // DKIM: signed by client::submit before connecting
   q.messages = build_messages(a);
   // Warnings and notes as they arise, as `postern send` always printed them.
   q.on_finding = [](const diagnose::finding& f) {
@@ -244,6 +245,7 @@ command add_send_command(CLI::App& app) {
   add_proxy_options(*send_cmd, a->proxy, a->proxy_from_env);
   send_cmd->add_flag("--json", a->json, "print one JSON result object");
   send_cmd->add_flag("-v,--verbose", a->verbose, "print the SMTP transcript (credentials redacted)");
+  add_dkim_options(*send_cmd, *a);
   auto acct = add_account_options(*send_cmd);
   return {send_cmd, [a, send_cmd, acct] {
             a->have_subject = send_cmd->count("--subject") > 0;

@@ -124,6 +124,11 @@ class submission {
       out_.delivery.exit_code = p->exit_code;
       co_return;
     }
+    // DKIM before any connection: a key or a message that cannot be signed means nothing is sent.
+    if (q_.dkim) {
+      const bool signed_all = sign_messages();
+      if (!signed_all) co_return;
+    }
     open_memory();
     if (out_.delivery.error) co_return;
     // What each service (port, mode) of this host did before; the decisions are plan's.
@@ -275,6 +280,26 @@ class submission {
       o_.auth = send::auth_options{q_.auth->user, std::move(secret), q_.auth->mechanism};
     }
     r = co_await send::async_send(o_, q_.messages);
+  }
+
+  // Signs q_.messages in place, once, so every route tried sends the same signed bytes. The key is
+  // read once for all of them.
+  bool sign_messages() {
+    auto s = dkim::signer::load(*q_.dkim);
+    for (const auto& w : s.warnings) note({w.code, diagnose::severity::warning, w.summary, {}, {}});
+    auto fail = [this](const dkim::problem& p) {
+      out_.delivery.host = q_.host;
+      out_.delivery.error = send::failure{p.code, p.summary, ""};
+      out_.delivery.exit_code = p.exit_code;
+      return false;
+    };
+    if (!s.value) return fail(*s.error);
+    for (auto& m : q_.messages) {
+      dkim::result r = s.value->sign(m.content);
+      if (!r.ok()) return fail(*r.error);
+      m.content = std::move(r.message);
+    }
+    return true;
   }
 
   diagnose::target probe_target() const {
