@@ -26,6 +26,8 @@ packages=(
   doxygen                           # docs.doxygen test: the API reference from the public headers
   git-email                         # git send-email (test_sendmail)
   libmailtools-perl                 # git-email Recommends: Mail::Address, which git send-email requires
+  python3-dkim python3-nacl         # test_dkim: dkimpy verifies postern's DKIM signatures (nacl: Ed25519)
+  libmail-dkim-perl                 # test_dkim: Mail::DKIM, the second, independent DKIM verifier
   # peers in bench/send
   swaks libnet-ssleay-perl          # swaks' TLS needs Net::SSLeay, only a Recommends
   curl msmtp

@@ -69,6 +69,12 @@ void apply_account(send_args& a, const plan::account& acc, const explicit_flags&
   if (!given.ehlo && !acc.ehlo.empty()) a.ehlo = acc.ehlo;
   if (!given.timeout && acc.timeout > 0) a.timeout = acc.timeout;
   if (!given.proxy && !acc.proxy.empty()) a.proxy = acc.proxy;
+  // DKIM: each --dkim-* flag given on the command line wins over the account's setting.
+  if (a.dkim_domain.empty()) a.dkim_domain = acc.dkim_domain;
+  if (a.dkim_selector.empty()) a.dkim_selector = acc.dkim_selector;
+  if (a.dkim_key.empty()) a.dkim_key = acc.dkim_key;
+  if (a.dkim_canon.empty()) a.dkim_canon = acc.dkim_canon;
+  if (a.dkim_headers.empty()) a.dkim_headers = acc.dkim_headers;
 }
 
 loaded_config load_config(const std::string& path_given, bool required) {

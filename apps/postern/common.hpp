@@ -16,6 +16,7 @@
 
 #include "postern/client/submit.hpp"
 #include "postern/diagnose/finding.hpp"
+#include "postern/dkim/sign.hpp"
 #include "postern/net/proxy.hpp"
 #include "postern/plan/accounts.hpp"
 
@@ -67,6 +68,8 @@ struct send_args {
   std::string state_file;       ///< host memory (SQLite); "" = $XDG_STATE_HOME/postern/hosts.sqlite
   bool accept_downgrade = false;
   bool json = false, verbose = false;
+  // DKIM (dkim_command.cpp): --dkim-* flags or the account's dkim-* settings; "" = not given.
+  std::string dkim_domain, dkim_selector, dkim_key, dkim_canon, dkim_headers;
 };
 
 /** The server, route, TLS, auth, proxy and memory options of send and bulk (request.cpp); also -v. */
@@ -91,6 +94,15 @@ command add_tls_profile_command(CLI::App& app);
 command add_probe_command(CLI::App& app);
 command add_hosts_command(CLI::App& app);     ///< `postern hosts`: the host memory
 command add_accounts_command(CLI::App& app);  ///< `postern accounts`: the accounts of the config file
+command add_dkim_command(CLI::App& app);      ///< `postern dkim keygen`
+
+// -- DKIM for send and sendmail mode (dkim_command.cpp, docs/dkim.md) --------------------------
+
+/** --dkim-domain, --dkim-selector, --dkim-key, --dkim-canon, --dkim-headers on @p cmd. */
+void add_dkim_options(CLI::App& cmd, send_args& a);
+/** The signing options the dkim_* fields ask for; nullopt when none is set. Throws usage_error
+ * (dkim.bad-options, EX_USAGE) for an incomplete set, a bad --dkim-canon or --dkim-headers. */
+std::optional<dkim::signing_options> dkim_options_of(const send_args& a);
 
 // -- accounts (accounts_cli.cpp, docs/config.md) ----------------------------------------------
 

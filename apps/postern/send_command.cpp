@@ -155,6 +155,7 @@ void print_transcript_event(const smtp::transcript_event& e) {
 
 int run_send(const send_args& a) {
   client::request q = make_request(a);
+  q.dkim = dkim_options_of(a);  // DKIM: signed by client::submit before connecting
   q.messages = build_messages(a);
   q.chunking = !a.no_chunking;
   // Warnings and notes as they arise, as `postern send` always printed them.
@@ -243,6 +244,7 @@ command add_send_command(CLI::App& app) {
   send_cmd->add_flag("--no-chunking", a->no_chunking, "always DATA, never BDAT (RFC 3030)");
   send_cmd->add_option("files", a->files, "RFC 5322 message files ('-' for stdin), sent over one connection");
   send_cmd->add_flag("--json", a->json, "print one JSON result object");
+  add_dkim_options(*send_cmd, *a);
   auto acct = add_account_options(*send_cmd);
   return {send_cmd, [a, send_cmd, acct] {
             a->have_subject = send_cmd->count("--subject") > 0;

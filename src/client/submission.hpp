@@ -15,6 +15,7 @@
 
 #include "postern/client/submit.hpp"
 #include "postern/diagnose/async.hpp"
+#include "postern/dkim/sign.hpp"
 #include "postern/plan/async.hpp"
 #include "postern/plan/host_memory.hpp"
 #include "postern/send/async.hpp"
@@ -144,6 +145,11 @@ class submission {
       out_.delivery.error = p->what;
       out_.delivery.exit_code = p->exit_code;
       co_return;
+    }
+    // DKIM before any connection: a key or a message that cannot be signed means nothing is sent.
+    if (q_.dkim) {
+      const bool signed_all = sign_messages();
+      if (!signed_all) co_return;
     }
     open_memory();
     if (out_.delivery.error) co_return;
@@ -301,6 +307,26 @@ class submission {
       r = co_await sender_(o_);
     else
       r = co_await send::async_send(o_, q_.messages);
+  }
+
+  // Signs q_.messages in place, once, so every route tried sends the same signed bytes. The key is
+  // read once for all of them.
+  bool sign_messages() {
+    auto s = dkim::signer::load(*q_.dkim);
+    for (const auto& w : s.warnings) note({w.code, diagnose::severity::warning, w.summary, {}, {}});
+    auto fail = [this](const dkim::problem& p) {
+      out_.delivery.host = q_.host;
+      out_.delivery.error = send::failure{p.code, p.summary, ""};
+      out_.delivery.exit_code = p.exit_code;
+      return false;
+    };
+    if (!s.value) return fail(*s.error);
+    for (auto& m : q_.messages) {
+      dkim::result r = s.value->sign(m.content);
+      if (!r.ok()) return fail(*r.error);
+      m.content = std::move(r.message);
+    }
+    return true;
   }
 
   diagnose::target probe_target() const {

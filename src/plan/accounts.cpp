@@ -15,10 +15,12 @@
 namespace postern::plan {
 namespace {
 
-constexpr std::array<std::string_view, 21> known_keys{
-    "defaults", "account",          "default",       "host",       "port", "mode",     "tls-profile", "allow",
-    "user",     "password-command", "password-file", "auth",       "from", "tls-name", "ca-file",     "ports",
-    "ehlo",     "timeout",          "client-cert",   "client-key", "proxy"};
+constexpr std::array<std::string_view, 26> known_keys{
+    "defaults", "account", "default", "host", "port", "mode", "tls-profile", "allow", "user",
+    "password-command", "password-file", "auth", "from", "tls-name", "ca-file", "ports", "ehlo", "timeout",
+    "client-cert", "client-key", "proxy",
+    // DKIM signing (docs/dkim.md)
+    "dkim-domain", "dkim-selector", "dkim-key", "dkim-canon", "dkim-headers"};
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
@@ -235,6 +237,21 @@ class parser {
       a.client_key = value;
     } else if (key == "ehlo") {
       a.ehlo = value;
+    } else if (key == "dkim-domain") {
+      a.dkim_domain = value;
+    } else if (key == "dkim-selector") {
+      a.dkim_selector = value;
+    } else if (key == "dkim-key") {
+      a.dkim_key = value;
+    } else if (key == "dkim-canon") {
+      static constexpr std::array<std::string_view, 6> canons{
+          "relaxed/relaxed", "simple/simple", "relaxed/simple", "simple/relaxed", "relaxed", "simple"};
+      if (std::find(canons.begin(), canons.end(), value) == canons.end())
+        return fail("unknown dkim-canon '" + value +
+                    "' (relaxed/relaxed, simple/simple, relaxed/simple or simple/relaxed)");
+      a.dkim_canon = value;
+    } else if (key == "dkim-headers") {
+      a.dkim_headers = value;
     } else if (key == "proxy") {
       // "none" undoes a proxy that `defaults` set.
       std::string why;

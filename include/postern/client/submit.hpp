@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "postern/diagnose/finding.hpp"
+#include "postern/dkim/sign.hpp"
 #include "postern/net/mode.hpp"
 #include "postern/net/proxy.hpp"
 #include "postern/send/send.hpp"
@@ -100,6 +101,9 @@ struct request {
       messages;  ///< sent in order over one connection (client::build_message builds one)
   /** BDAT when the server offers CHUNKING (RFC 3030); false: always DATA. */
   bool chunking = true;
+  /** DKIM: every message is signed before the first connection (docs/dkim.md); nullopt: unsigned.
+      A key or a message that cannot be signed ends the submission with its dkim.* cause, nothing sent. */
+  std::optional<dkim::signing_options> dkim;
   /** Called with every transcript event as it happens (AUTH lines already redacted). */
   std::function<void(const smtp::transcript_event&)> on_transcript;
   /** Called with each warning or note as it arises (also in report::findings). */

@@ -39,6 +39,11 @@ struct account {
   std::string ehlo;              ///< the name sent in EHLO (`ehlo`)
   std::string proxy;             ///< a proxy URL (net::parse_proxy accepts it), "" = direct
   double timeout = 0;            ///< seconds per step; 0 = built-in defaults
+  std::string dkim_domain;       ///< DKIM signing domain (`dkim-domain`, docs/dkim.md); "" = no signing
+  std::string dkim_selector;     ///< DKIM selector (`dkim-selector`)
+  std::string dkim_key;          ///< PEM private key file (`dkim-key`)
+  std::string dkim_canon;        ///< `dkim-canon`, e.g. "relaxed/relaxed"; "" = relaxed/relaxed
+  std::string dkim_headers;      ///< `dkim-headers`, "from:to:subject"; "" = the default list
   std::size_t line = 0;          ///< where `account NAME` is, for messages
 };
 
