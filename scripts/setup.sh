@@ -25,6 +25,7 @@ packages=(
   dante-server microsocks tinyproxy # SOCKS5 and HTTP CONNECT proxies (test_proxy)
   doxygen                           # docs.doxygen test: the API reference from the public headers
   git-email                         # git send-email (test_sendmail)
+  python3-prometheus-client         # test_watch: its text parser reads postern watch --prometheus files
   libmailtools-perl                 # git-email Recommends: Mail::Address, which git send-email requires
   # peers in bench/send
   swaks libnet-ssleay-perl          # swaks' TLS needs Net::SSLeay, only a Recommends
