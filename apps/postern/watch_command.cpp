@@ -53,6 +53,28 @@ void print_finding(std::ostream& out, const watch::finding& f) {
   out << "  [" << watch::to_string(f.level) << "] " << f.code << ": " << f.summary << "\n";
 }
 
+// Suites and groups change by the dozen: one line per code in the text output (JSON keeps one each).
+void print_findings(std::ostream& out, const std::vector<watch::finding>& fs) {
+  static const std::set<std::string> grouped = {"watch.tls.suite-added", "watch.tls.suite-removed",
+                                                "watch.tls.group-added", "watch.tls.group-removed"};
+  for (std::size_t i = 0; i < fs.size();) {
+    std::size_t j = i + 1;
+    while (grouped.count(fs[i].code) && j < fs.size() && fs[j].code == fs[i].code) ++j;
+    if (j - i == 1) {
+      print_finding(out, fs[i]);
+    } else {
+      const bool added = fs[i].code.find("added") != std::string::npos;
+      out << "  [" << watch::to_string(fs[i].level) << "] " << fs[i].code << ": " << fs[i].target << ": "
+          << (j - i)
+          << (fs[i].code.find("suite") != std::string::npos ? " cipher suites" : " key-exchange groups")
+          << (added ? " now accepted: " : " no longer accepted: ");
+      for (std::size_t k = i; k < j; ++k) out << (k > i ? ", " : "") << (added ? fs[k].after : fs[k].before);
+      out << "\n";
+    }
+    i = j;
+  }
+}
+
 // The weakest profile an account lets routing use, and the line of the config that allows it.
 watch::route_use account_use(const plan::account& a) {
   watch::route_use u{"account", a.name, a.host, a.port.value_or(0), "strict", ""};
@@ -145,7 +167,7 @@ int run_history(const watch_args& a) {
           out << (v ? " " : "") << stored[k].versions[v];
       }
       out << (found.empty() ? "  no change\n" : "\n");
-      for (const auto& f : found) print_finding(out, f);
+      print_findings(out, found);
     }
     out_targets.push_back({{"target", target}, {"profiles", j - i}, {"changes", changes}});
     i = j;
@@ -253,7 +275,8 @@ int run_watch(const watch_args& a) {
     out << "POSTERN WATCH " << watch::status_name(status) << " - " << r.targets.size() << " target"
         << (r.targets.size() == 1 ? "" : "s");
     if (worst)
-      out << ", " << crit << " critical, " << warn << " warning: " << worst->summary;
+      out << ", " << crit << " critical, " << warn << " warning" << (warn == 1 ? "" : "s") << ": "
+          << worst->summary;
     else
       out << ", nothing to act on";
     out << " | critical=" << crit << " warning=" << warn << " note=" << note << "\n";
@@ -284,7 +307,7 @@ int run_watch(const watch_args& a) {
     for (const auto& t : r.targets) {
       out << t.now.target() << " (" << t.now.mode << ") "
           << watch::status_name(watch::monitoring_status(t.findings)) << "\n";
-      for (const auto& f : t.findings) print_finding(out, f);
+      print_findings(out, t.findings);
     }
   }
   if (a.monitoring) return status;
