@@ -25,6 +25,7 @@ packages=(
   dante-server microsocks tinyproxy # SOCKS5 and HTTP CONNECT proxies (test_proxy)
   doxygen                           # docs.doxygen test: the API reference from the public headers
   git-email                         # git send-email (test_sendmail)
+  python3-prometheus-client         # test_watch: its text parser reads postern watch --prometheus files
   libmailtools-perl                 # git-email Recommends: Mail::Address, which git send-email requires
   python3-dkim python3-nacl         # test_dkim: dkimpy verifies postern's DKIM signatures (nacl: Ed25519)
   libmail-dkim-perl                 # test_dkim: Mail::DKIM, the second, independent DKIM verifier

@@ -94,6 +94,7 @@ command add_tls_profile_command(CLI::App& app);
 command add_probe_command(CLI::App& app);
 command add_hosts_command(CLI::App& app);     ///< `postern hosts`: the host memory
 command add_accounts_command(CLI::App& app);  ///< `postern accounts`: the accounts of the config file
+command add_watch_command(CLI::App& app);     ///< `postern watch`: what changed on watched servers
 command add_dkim_command(CLI::App& app);      ///< `postern dkim keygen`
 
 // -- DKIM for send and sendmail mode (dkim_command.cpp, docs/dkim.md) --------------------------

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
@@ -72,6 +73,19 @@ std::string key_type(EVP_PKEY* key) {
   return n ? n : "unknown";
 }
 
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 0xf];
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<certificate> describe_certificate(std::string_view der) {
@@ -90,6 +104,14 @@ std::optional<certificate> describe_certificate(std::string_view der) {
   }
   const int nid = X509_get_signature_nid(x.get());
   c.signature_algorithm = nid != NID_undef ? OBJ_nid2ln(nid) : "unknown";
+  // Fingerprints, so that `postern watch` tells a renewal (new certificate) from a new key.
+  c.sha256 = sha256_hex(der);
+  unsigned char* spki = nullptr;
+  const int spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x.get()), &spki);
+  if (spki_len > 0) {
+    c.key_sha256 = sha256_hex({reinterpret_cast<const char*>(spki), static_cast<std::size_t>(spki_len)});
+    OPENSSL_free(spki);
+  }
   return c;
 }
 

@@ -93,6 +93,8 @@ struct certificate {
   std::string key_type;             ///< "RSA", "EC", "Ed25519", "Ed448", "DSA", or OpenSSL's name
   int key_bits = 0;                 ///< key size in bits (256 for P-256)
   std::string signature_algorithm;  ///< e.g. "sha256WithRSAEncryption"
+  std::string sha256;               ///< hex SHA-256 of the DER certificate (its fingerprint)
+  std::string key_sha256;           ///< hex SHA-256 of the SubjectPublicKeyInfo (same key = same value)
 };
 
 /** Whether one client family can connect. */
