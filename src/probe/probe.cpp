@@ -91,12 +91,6 @@ asio::awaitable<void> handshake_into(endpoint ep, SSL_CTX* ctx, bool insecure, b
   *out = co_await real_handshake(ep, ctx, insecure, smtp_after, *jobs);
 }
 
-asio::awaitable<void> groups13_into(endpoint ep, std::vector<std::uint16_t> suites, limiter* jobs,
-                                    std::vector<std::uint16_t>* out, int* hellos) {
-  *out = co_await enumerate_groups_tls13(hello_for(w::version::tls1_3, ep.tls_name), std::move(suites),
-                                         make_responder(ep, jobs), hellos);
-}
-
 asio::awaitable<void> curves12_into(std::uint16_t v, endpoint ep, std::vector<std::uint16_t> suites,
                                     limiter* jobs, std::vector<std::uint16_t>* out, int* hellos) {
   *out = co_await enumerate_curves_tls12(hello_for(v, ep.tls_name), std::move(suites),
@@ -358,12 +352,18 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
   const auto send = make_responder(ep, jobs);
   {
     std::vector<asio::awaitable<void>> tasks;
-    for (std::size_t i = 0; i < versions.size(); ++i)
+    // An implicit-TLS server that answered the detection hello (which offered TLS 1.3 too) with
+    // an older version has no TLS 1.3: its suites and groups need no hello.
+    const bool no_tls13 = first.result == hello_outcome::kind::server_hello && first.hello &&
+                          first.hello->version < w::version::tls1_3;
+    scans[0].version = w::version::tls1_3;
+    for (std::size_t i = no_tls13 ? 1 : 0; i < versions.size(); ++i)
       tasks.push_back(scan_version(versions[i], ep, jobs, &scans[i]));
     auto base13 = hello_for(w::version::tls1_3, ep.tls_name);
-    tasks.push_back(search_into(base13.supported_groups, {.chunks = 6, .probe_first = true},
-                                group13_asker(base13, candidate_suites(w::version::tls1_3), send),
-                                &groups13_found));
+    if (!no_tls13)
+      tasks.push_back(search_into(base13.supported_groups, {.chunks = 6, .probe_first = true},
+                                  group13_asker(base13, candidate_suites(w::version::tls1_3), send),
+                                  &groups13_found));
     auto base12 = hello_for(w::version::tls1_2, ep.tls_name);
     tasks.push_back(
         search_into(ec_groups(base12.supported_groups), {.chunks = 4, .probe_first = true},
