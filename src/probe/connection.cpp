@@ -174,7 +174,10 @@ hello_outcome failed(std::string detail) {
 
 }  // namespace
 
-asio::awaitable<hello_outcome> send_hello(endpoint ep, w::hello_params hello, limiter& jobs) {
+namespace {
+
+asio::awaitable<hello_outcome> hello_on_fresh_connection(endpoint ep, w::hello_params hello, limiter& jobs,
+                                                         int& rt) {
   std::string record;
   try {
     record = w::build_client_hello(hello);
@@ -184,15 +187,19 @@ asio::awaitable<hello_outcome> send_hello(endpoint ep, w::hello_params hello, li
   co_await jobs.acquire();
   slot held(jobs);
   net::stream s(co_await asio::this_coro::executor);
+  if (ep.connections) ++*ep.connections;
   const auto connect_ec = co_await s.connect(ep.host, ep.port, clock::now() + ep.timeout, ep.proxy);
+  ++rt;
   if (connect_ec)
     co_return failed(std::string(net::cause(static_cast<net::errc>(connect_ec.value()))) + ": " +
                      s.error_text(connect_ec));
   if (ep.starttls) {
     reply_reader reader(s);
     auto v = co_await preamble(s, reader, ep, true);
+    rt += 3;  // greeting, EHLO, STARTTLS
     if (!v.code.empty()) co_return failed(v.code + ": " + v.summary);
   }
+  ++rt;  // the hello
   std::error_code ec;
   const auto deadline = clock::now() + ep.timeout;
   co_await s.write(record, deadline, ec);
@@ -220,10 +227,20 @@ asio::awaitable<hello_outcome> send_hello(endpoint ep, w::hello_params hello, li
   co_return outcome_from_events(events);
 }
 
+}  // namespace
+
+asio::awaitable<hello_outcome> send_hello(endpoint ep, w::hello_params hello, limiter& jobs) {
+  int rt = 0;
+  auto out = co_await hello_on_fresh_connection(std::move(ep), std::move(hello), jobs, rt);
+  out.round_trips = rt;
+  co_return out;
+}
+
 asio::awaitable<smtp_view> plain_session(endpoint ep, limiter& jobs) {
   co_await jobs.acquire();
   slot held(jobs);
   net::stream s(co_await asio::this_coro::executor);
+  if (ep.connections) ++*ep.connections;
   const auto connect_ec = co_await s.connect(ep.host, ep.port, clock::now() + ep.timeout, ep.proxy);
   if (connect_ec) {
     smtp_view v;
@@ -233,6 +250,7 @@ asio::awaitable<smtp_view> plain_session(endpoint ep, limiter& jobs) {
   }
   reply_reader reader(s);
   auto v = co_await preamble(s, reader, ep, false);
+  v.round_trips = 3;
   if (v.code.empty()) {
     smtp_view ignored;
     (void)co_await send_line(s, smtp::quit(), clock::now() + ep.timeout, ignored);
@@ -246,6 +264,8 @@ asio::awaitable<handshake_outcome> real_handshake(endpoint ep, SSL_CTX* ctx, boo
   co_await jobs.acquire();
   slot held(jobs);
   net::stream s(co_await asio::this_coro::executor);
+  if (ep.connections) ++*ep.connections;
+  out.round_trips = 1;
   const auto connect_ec = co_await s.connect(ep.host, ep.port, clock::now() + ep.timeout, ep.proxy);
   if (connect_ec) {
     out.code = net::cause(static_cast<net::errc>(connect_ec.value()));
@@ -255,6 +275,7 @@ asio::awaitable<handshake_outcome> real_handshake(endpoint ep, SSL_CTX* ctx, boo
   reply_reader reader(s);
   if (ep.starttls) {
     auto v = co_await preamble(s, reader, ep, true);
+    out.round_trips += 3;
     if (!v.code.empty()) {
       out.code = v.code;
       out.summary = v.summary;
@@ -262,6 +283,7 @@ asio::awaitable<handshake_outcome> real_handshake(endpoint ep, SSL_CTX* ctx, boo
     }
   }
   auto failure = co_await s.start_tls(ctx, ep.tls_name, insecure, clock::now() + ep.timeout);
+  out.round_trips += 1;
   if (failure) {
     out.code = failure->code;
     out.summary = failure->summary;
@@ -273,6 +295,7 @@ asio::awaitable<handshake_outcome> real_handshake(endpoint ep, SSL_CTX* ctx, boo
   out.version = info.version;
   out.cipher = info.cipher;
   out.group = info.group;
+  if (out.version != "TLSv1.3") ++out.round_trips;  // TLS 1.2: a second flight
   if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl)) {
     for (int i = 0; i < sk_X509_num(chain); ++i) {
       unsigned char* der = nullptr;
@@ -293,6 +316,7 @@ asio::awaitable<handshake_outcome> real_handshake(endpoint ep, SSL_CTX* ctx, boo
     return true;
   };
   if (!ep.starttls) {
+    ++out.round_trips;
     auto g = co_await reader.next(clock::now() + ep.timeout, v.code, v.summary);
     if (!g) {
       refused();
@@ -302,6 +326,7 @@ asio::awaitable<handshake_outcome> real_handshake(endpoint ep, SSL_CTX* ctx, boo
     if (g->code != 220) co_return out;
   }
   co_await ehlo(s, reader, ep, v);
+  ++out.round_trips;
   if (refused()) co_return out;
   if (v.caps) out.caps_after_tls = v.caps;
   if (v.code.empty()) (void)co_await send_line(s, smtp::quit(), clock::now() + ep.timeout, v);

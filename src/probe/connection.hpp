@@ -41,6 +41,7 @@ struct endpoint {
   std::string ehlo = "localhost";
   std::chrono::milliseconds timeout{10000};
   std::optional<net::proxy> proxy{};  ///< every connection goes through it
+  int* connections = nullptr;         ///< counts the TCP connections opened, when set
 };
 
 /** What the plain-text part of an SMTP session showed. */
@@ -49,6 +50,7 @@ struct smtp_view {
   std::string summary;
   std::optional<smtp::reply> greeting;
   std::optional<smtp::capabilities> caps;
+  int round_trips = 0;  ///< connect, greeting, EHLO (plain_session)
 };
 
 /** One raw ClientHello on a fresh connection (after STARTTLS when ep.starttls). */
@@ -66,6 +68,7 @@ struct handshake_outcome {
   std::vector<std::string> chain_der;   ///< the peer chain as sent (when ok)
   std::optional<smtp::reply> greeting;  ///< implicit TLS: the greeting read inside TLS
   std::optional<smtp::capabilities> caps_after_tls;
+  int round_trips = 0;  ///< waits for the peer (connect, SMTP replies, handshake flights)
 };
 
 /**

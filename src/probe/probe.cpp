@@ -49,24 +49,36 @@ namespace {
 namespace w = wire;
 using net::clock;
 
-// Runs every task at once on the current executor; returns when the last one is done.
-asio::awaitable<void> all(std::vector<asio::awaitable<void>> tasks) {
-  auto ex = co_await asio::this_coro::executor;
-  auto left = std::make_shared<std::size_t>(tasks.size());
-  auto done = std::make_shared<asio::steady_timer>(ex, clock::time_point::max());
-  for (auto& t : tasks)
-    asio::co_spawn(ex, std::move(t), [left, done](std::exception_ptr) {
-      if (--*left == 0) done->cancel();
-    });
-  if (*left > 0) co_await done->async_wait(asio::experimental::as_tuple(asio::use_awaitable));
-}
-
 responder make_responder(endpoint ep, limiter* jobs) {
   return [ep, jobs](w::hello_params h) { return send_hello(ep, std::move(h), *jobs); };
 }
 
+// TLS 1.2 and 1.3 are accepted almost everywhere: their subsets are asked at once. Older
+// versions rarely are, so one hello with every suite asks first.
+search_plan plan_for(std::uint16_t v) {
+  if (v >= w::version::tls1_2) return {.chunks = v == w::version::tls1_3 ? 8u : 16u, .probe_first = false};
+  return {.chunks = 8, .probe_first = true};
+}
+
 asio::awaitable<void> scan_version(std::uint16_t v, endpoint ep, limiter* jobs, version_scan* out) {
-  *out = co_await enumerate_suites(v, hello_for(v, ep.tls_name), make_responder(ep, jobs));
+  *out = co_await search_suites(v, hello_for(v, ep.tls_name), make_responder(ep, jobs), plan_for(v));
+}
+
+asio::awaitable<void> search_into(std::vector<std::uint16_t> candidates, search_plan plan, asker ask,
+                                  search_result* out) {
+  *out = co_await ordered_search(std::move(candidates), plan, std::move(ask));
+}
+
+asio::awaitable<void> plain_into(endpoint ep, limiter* jobs, smtp_view* out) {
+  *out = co_await plain_session(ep, *jobs);
+}
+
+// Every candidate suite of @p v with that key exchange.
+std::vector<std::uint16_t> suites_with_kx(std::uint16_t v, w::key_exchange kx) {
+  std::vector<std::uint16_t> out;
+  for (auto c : candidate_suites(v))
+    if (const auto* s = w::find_cipher_suite(c); s && s->kx == kx) out.push_back(c);
+  return out;
 }
 
 asio::awaitable<void> handshake_into(endpoint ep, SSL_CTX* ctx, bool insecure, bool smtp_after, limiter* jobs,
@@ -79,12 +91,6 @@ asio::awaitable<void> handshake_into(endpoint ep, SSL_CTX* ctx, bool insecure, b
   *out = co_await real_handshake(ep, ctx, insecure, smtp_after, *jobs);
 }
 
-asio::awaitable<void> groups13_into(endpoint ep, std::vector<std::uint16_t> suites, limiter* jobs,
-                                    std::vector<std::uint16_t>* out, int* hellos) {
-  *out = co_await enumerate_groups_tls13(hello_for(w::version::tls1_3, ep.tls_name), std::move(suites),
-                                         make_responder(ep, jobs), hellos);
-}
-
 asio::awaitable<void> curves12_into(std::uint16_t v, endpoint ep, std::vector<std::uint16_t> suites,
                                     limiter* jobs, std::vector<std::uint16_t>* out, int* hellos) {
   *out = co_await enumerate_curves_tls12(hello_for(v, ep.tls_name), std::move(suites),
@@ -92,9 +98,12 @@ asio::awaitable<void> curves12_into(std::uint16_t v, endpoint ep, std::vector<st
 }
 
 asio::awaitable<void> dhe_into(std::uint16_t v, endpoint ep, std::vector<std::uint16_t> suites, limiter* jobs,
-                               std::uint32_t* out, int* hellos) {
+                               std::uint32_t* out, int* hellos, int* rt) {
+  const int before = *hellos;
+  const bool starttls = ep.starttls;
   *out =
       co_await dhe_prime_bits(hello_for(v, ep.tls_name), std::move(suites), make_responder(ep, jobs), hellos);
+  if (*hellos != before) *rt = std::max(*rt, starttls ? 5 : 2);
 }
 
 std::string kx_name(const w::cipher_suite_info& s) {
@@ -282,6 +291,7 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
   ep.ehlo = o.ehlo.empty() ? "localhost" : o.ehlo;
   ep.timeout = o.timeout;
   ep.proxy = o.proxy;
+  ep.connections = &rep.connections;
   limiter* jobs = sh->jobs;
   for (const char* v : {"TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"}) rep.versions.push_back({v, false});
 
@@ -304,6 +314,7 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
       rep.findings.push_back(make_finding(
           rep.error_code, diagnose::severity::error,
           "no SMTP or TLS service answered on port " + std::to_string(rep.port), {first.detail}, ""));
+      rep.round_trips = first.round_trips;
       rep.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start).count();
       co_return;
     }
@@ -313,24 +324,79 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
     rep.findings.push_back(make_finding("net.closed", diagnose::severity::error,
                                         "the server closed the connection without a greeting or a TLS answer",
                                         {}, ""));
+    rep.round_trips = first.round_trips;
     rep.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start).count();
     co_return;
   } else {
     rep.mode = port_mode::tls;
   }
 
+  // 2. Everything that does not need another answer, at once: the suites of each version, the
+  // groups (offering every candidate suite of the kind, not only the accepted ones: the server's
+  // group choice does not depend on which suite it picks), the info handshake, the client matrix
+  // and, on an SMTP port, the plain-text session. SMTP ports are scanned as STARTTLS ports from
+  // the start: a port without STARTTLS makes those connections stop after EHLO, and the plain
+  // session says so; waiting for it first would put its three round trips before every hello.
+  if (smtp_port) ep.starttls = true;
+  sh->ensure_contexts();
+  const std::array<std::uint16_t, 5> versions = {w::version::tls1_3, w::version::tls1_2, w::version::tls1_1,
+                                                 w::version::tls1_0, w::version::ssl3};
+  std::array<version_scan, 5> scans;
+  handshake_outcome info;
+  const auto& families = client_families();
+  std::vector<handshake_outcome> clients(families.size());
+  smtp_view plain;
+  search_result groups13_found, curves12_found;
+  std::uint32_t dh12_bits = 0;
+  int dh12_hellos = 0, dh12_rt = 0;
+  const auto send = make_responder(ep, jobs);
+  {
+    std::vector<asio::awaitable<void>> tasks;
+    // An implicit-TLS server that answered the detection hello (which offered TLS 1.3 too) with
+    // an older version has no TLS 1.3: its suites and groups need no hello.
+    const bool no_tls13 = first.result == hello_outcome::kind::server_hello && first.hello &&
+                          first.hello->version < w::version::tls1_3;
+    scans[0].version = w::version::tls1_3;
+    for (std::size_t i = no_tls13 ? 1 : 0; i < versions.size(); ++i)
+      tasks.push_back(scan_version(versions[i], ep, jobs, &scans[i]));
+    auto base13 = hello_for(w::version::tls1_3, ep.tls_name);
+    if (!no_tls13)
+      tasks.push_back(search_into(base13.supported_groups, {.chunks = 6, .probe_first = true},
+                                  group13_asker(base13, candidate_suites(w::version::tls1_3), send),
+                                  &groups13_found));
+    auto base12 = hello_for(w::version::tls1_2, ep.tls_name);
+    tasks.push_back(
+        search_into(ec_groups(base12.supported_groups), {.chunks = 4, .probe_first = true},
+                    curve12_asker(base12, suites_with_kx(w::version::tls1_2, w::key_exchange::ecdhe), send),
+                    &curves12_found));
+    tasks.push_back(dhe_into(w::version::tls1_2, ep, suites_with_kx(w::version::tls1_2, w::key_exchange::dhe),
+                             jobs, &dh12_bits, &dh12_hellos, &dh12_rt));
+    tasks.push_back(handshake_into(ep, sh->info_ctx.get(), true, true, jobs, &info));
+    for (std::size_t i = 0; i < families.size(); ++i)
+      tasks.push_back(handshake_into(ep, sh->family_ctx[i].get(), false, false, jobs, &clients[i]));
+    if (smtp_port) tasks.push_back(plain_into(ep, jobs, &plain));
+    co_await all(std::move(tasks));
+  }
+  int rt_after = 0;  // the longest chain after the mode was known
+  auto longest = [&rt_after](int rt) { rt_after = std::max(rt_after, rt); };
+
   if (smtp_port) {
-    auto v = co_await plain_session(ep, *jobs);
+    const auto& v = plain;
+    longest(v.round_trips);
     if (v.greeting) {
       std::string banner;
       for (const auto& l : v.greeting->lines) banner += (banner.empty() ? "" : " / ") + l;
       rep.banner = banner;
     }
+    auto finish = [&] {
+      rep.round_trips = first.round_trips + rt_after;
+      rep.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start).count();
+    };
     if (!v.caps) {
       rep.mode = port_mode::closed;
       rep.error_code = v.code.empty() ? "net.closed" : v.code;
       rep.findings.push_back(make_finding(rep.error_code, diagnose::severity::error, v.summary, {}, ""));
-      rep.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start).count();
+      finish();
       co_return;
     }
     rep.ehlo_before_tls = v.caps->keywords;
@@ -353,39 +419,26 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
                        "the server does not offer STARTTLS: mail to and through it travels in "
                        "clear text",
                        {}, "enable STARTTLS"));
-      rep.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start).count();
+      finish();
       co_return;
     }
-    ep.starttls = true;
   }
 
-  // 2. Everything independent at once: suites per version, the info handshake, the client matrix.
-  sh->ensure_contexts();
-  const std::array<std::uint16_t, 5> versions = {w::version::tls1_3, w::version::tls1_2, w::version::tls1_1,
-                                                 w::version::tls1_0, w::version::ssl3};
-  std::array<version_scan, 5> scans;
-  handshake_outcome info;
-  const auto& families = client_families();
-  std::vector<handshake_outcome> clients(families.size());
-  {
-    std::vector<asio::awaitable<void>> tasks;
-    for (std::size_t i = 0; i < versions.size(); ++i)
-      tasks.push_back(scan_version(versions[i], ep, jobs, &scans[i]));
-    tasks.push_back(handshake_into(ep, sh->info_ctx.get(), true, true, jobs, &info));
-    for (std::size_t i = 0; i < families.size(); ++i)
-      tasks.push_back(handshake_into(ep, sh->family_ctx[i].get(), false, false, jobs, &clients[i]));
-    co_await all(std::move(tasks));
-  }
-
-  // 3. Groups, from what the suite scan found.
+  // 3. Groups: what the speculative searches found counts where today's sequential scan would
+  // have looked (TLS 1.3 groups when TLS 1.3 is accepted; TLS 1.2 curves and DHE when TLS 1.2
+  // is the newest pre-1.3 version and has such suites). An older newest version is asked now.
   std::vector<std::uint16_t> groups13, curves12;
   std::uint32_t dh_bits = 0;
   std::uint16_t v12 = 0;  // newest pre-1.3 version accepted
   int extra_hellos = 0;
+  if (scans[0].accepted) groups13 = groups13_found.order;
+  extra_hellos += groups13_found.hellos + curves12_found.hellos + dh12_hellos;
+  longest(groups13_found.round_trips);
+  longest(curves12_found.round_trips);
+  longest(dh12_rt);
   {
     std::vector<asio::awaitable<void>> tasks;
-    if (scans[0].accepted)
-      tasks.push_back(groups13_into(ep, scans[0].suites, jobs, &groups13, &extra_hellos));
+    int rt_late = 0;
     for (std::size_t i = 1; i < 4 && !v12; ++i)
       if (scans[i].accepted) {
         v12 = versions[i];
@@ -395,11 +448,22 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
           if (info_s && info_s->kx == w::key_exchange::ecdhe) ecdhe.push_back(c);
           if (info_s && info_s->kx == w::key_exchange::dhe) dhe.push_back(c);
         }
+        if (v12 == w::version::tls1_2) {
+          if (!ecdhe.empty()) curves12 = curves12_found.order;
+          if (!dhe.empty()) dh_bits = dh12_bits;
+          continue;
+        }
         if (!ecdhe.empty()) tasks.push_back(curves12_into(v12, ep, ecdhe, jobs, &curves12, &extra_hellos));
-        if (!dhe.empty()) tasks.push_back(dhe_into(v12, ep, dhe, jobs, &dh_bits, &extra_hellos));
+        if (!dhe.empty()) tasks.push_back(dhe_into(v12, ep, dhe, jobs, &dh_bits, &extra_hellos, &rt_late));
+        rt_late = std::max(rt_late, static_cast<int>(ecdhe.size() + 1) * (ep.starttls ? 5 : 2));
+        longest(scans[i].round_trips + rt_late);
       }
     if (!tasks.empty()) co_await all(std::move(tasks));
   }
+  for (const auto& sc : scans) longest(sc.round_trips);
+  longest(info.round_trips);
+  for (const auto& c : clients) longest(c.round_trips);
+  rep.round_trips = first.round_trips + rt_after;
 
   // 4. The report.
   rep.hellos_sent += extra_hellos;

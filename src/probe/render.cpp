@@ -69,6 +69,8 @@ json target_json(const target_report& t) {
           {"clients", clients},
           {"findings", diagnose::findings_json(t.findings)},
           {"hellos_sent", t.hellos_sent},
+          {"connections", t.connections},
+          {"round_trips", t.round_trips},
           {"elapsed_ms", t.elapsed_ms}};
 }
 
@@ -140,7 +142,8 @@ std::string render_text(const report& r, bool utf8) {
   const char* no = utf8 ? "✗" : "--";
   for (const auto& t : r.targets) {
     out << t.host << ":" << t.port << "  " << to_string(t.mode) << "  — " << verdict(t) << "  ("
-        << t.elapsed_ms << " ms, " << t.hellos_sent << " hellos)\n";
+        << t.elapsed_ms << " ms, " << t.hellos_sent << " hellos, " << t.connections << " connections, "
+        << t.round_trips << " round trips)\n";
     if (t.banner) out << "  banner     " << *t.banner << "\n";
     if (!t.ehlo_before_tls.empty()) out << "  EHLO       " << join(t.ehlo_before_tls, " ") << "\n";
     if (!t.ehlo_after_tls.empty()) out << "  EHLO (TLS) " << join(t.ehlo_after_tls, " ") << "\n";

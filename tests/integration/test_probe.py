@@ -624,5 +624,50 @@ class SeveralTargets(ProbeCase):
             self.assertEqual(self.accepted(self.target(res, name)), self.accepted(alone), res.describe())
 
 
+# --------------------------------------------------------------------------
+# Over a slow link: the same answers through servers/delay_proxy.py
+# --------------------------------------------------------------------------
+
+class ThroughDelayProxy(ProbeCase):
+    """The concurrent search must not depend on which answer comes first: through a proxy
+    that delays every byte (20 ms round trip, the TCP handshake's round trip kept) the
+    profile equals the direct one. No timing is asserted; the proxy's connection count
+    must equal postern's own (every connection it reports went to the server)."""
+
+    TARGETS = ("implicit", "starttls", "rsa_only", "server_order", "dhe_only", "plain")
+
+    @staticmethod
+    def essence(t):
+        keys = ("mode", "versions", "suites", "server_preference", "groups", "chain", "chain_verifies",
+                "chain_problem", "banner", "ehlo_before_tls", "ehlo_after_tls", "auth_before_tls")
+        e = {k: t.get(k) for k in keys}
+        e["clients"] = [(c.get("family"), c.get("ok"), c.get("version"), c.get("suite"), c.get("code"))
+                        for c in t.get("clients", [])]
+        e["findings"] = sorted(f.get("code") for f in t.get("findings", []))
+        return e
+
+    def test_same_profile_through_delay_proxy(self):
+        import sys
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "servers"))
+        from delay_proxy import DelayProxy
+        for name in self.TARGETS:
+            with self.subTest(name):
+                _, direct = self.probe_target(name)
+                with DelayProxy(ports()[name], one_way_ms=10) as proxy:
+                    res = harness.run_postern_bounded(
+                        ["probe", f"127.0.0.1:{proxy.port}", "--json", "--timeout", "10", "--ca-file",
+                         certs.ca_file], timeout=180)
+                    connections = proxy.connections
+                t = self.target(res, proxy.port)
+                self.assertExit(res, 0)
+                self.assertEqual(self.essence(t), self.essence(direct),
+                                 f"{name}: the profile through the delay proxy differs from the direct one"
+                                 f"{res.describe()}")
+                self.assertEqual(t.get("connections"), connections,
+                                 f"{name}: postern counted {t.get('connections')} connections, the proxy "
+                                 f"{connections}{res.describe()}")
+                self.assertGreater(t.get("round_trips", 0), 0, res.describe())
+
+
 if __name__ == "__main__":
     unittest.main()

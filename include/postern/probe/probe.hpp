@@ -10,13 +10,15 @@
  *   std::cout << probe::render_text(r);
  *
  * Method (see docs/probe.md): suites are enumerated with raw ClientHellos built by
- * probe::wire from the IANA registry — the server's pick from the whole list is its first
- * choice; that suite is removed and the question asked again — so the cost grows with the
- * number of suites the server accepts, not with the number known. Groups the same way
- * (TLS 1.3 HelloRetryRequest, TLS 1.2 ServerKeyExchange). Client families are real OpenSSL
- * handshakes offering exactly that family's versions, suites, groups and signature schemes,
- * with certificate verification on. Independent checks run concurrently, at most
- * options::jobs connections at a time.
+ * probe::wire from the IANA registry — the server's pick from an offered list is its first
+ * choice among them; that suite is removed and the question asked again — so the cost grows
+ * with the number of suites the server accepts, not with the number known. The candidates are
+ * split into disjoint subsets asked at once, and the server's order is recovered afterwards
+ * with a few more hellos. Groups the same way (TLS 1.3 HelloRetryRequest, TLS 1.2
+ * ServerKeyExchange). Client families are real OpenSSL handshakes offering exactly that
+ * family's versions, suites, groups and signature schemes, with certificate verification on.
+ * Every search that does not need another's answer runs at once, at most options::jobs
+ * connections at a time.
  */
 #include <chrono>
 #include <cstddef>
@@ -46,7 +48,7 @@ struct options {
   std::string client_cert;      ///< PEM client certificate the client families present when asked; "" = none
   std::string client_key;       ///< PEM private key of client_cert; "" = it is in client_cert
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};  ///< per step of each connection
-  unsigned jobs = 8;                                            ///< connections at once (all targets)
+  unsigned jobs = 16;                                           ///< connections at once (all targets)
   std::string ehlo = "localhost";                               ///< EHLO name
   std::optional<net::proxy> proxy{};  ///< every connection goes through this proxy (docs/proxy.md)
 };
@@ -132,6 +134,11 @@ struct target_report {
   std::vector<diagnose::finding> findings;  ///< what is weak or wrong, as in postern doctor
   long elapsed_ms = 0;                      ///< how long this target took
   int hellos_sent = 0;                      ///< raw ClientHellos this target cost (the scan's work)
+  int connections = 0;                      ///< TCP connections this target cost (hellos and handshakes)
+  /** The longest chain of waits for the server (TCP connect, each SMTP reply, each TLS flight)
+      this target's scan had to wait through one after another: what its time grows with as the
+      round-trip time grows (counted, not measured; see docs/probe.md). */
+  int round_trips = 0;
   bool reachable() const noexcept { return mode != port_mode::closed; }  ///< mode is not closed
 };
 

@@ -6,6 +6,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <map>
+#include <random>
 
 #include "probe/enumerate.hpp"
 
@@ -29,6 +30,7 @@ struct fake_server {
   hello_outcome answer(const w::hello_params& p) {
     ++hellos;
     hello_outcome o;
+    o.round_trips = 2;  // connect, hello
     if (network_down) {
       o.detail = "net.refused";
       return o;
@@ -228,6 +230,92 @@ TEST(ProbeEnumerate, OutcomeFromRealBytes) {
   auto text = outcome_from_events(w::read_server_flight("220 mx ESMTP\r\n", true));
   EXPECT_EQ(text.result, hello_outcome::kind::failed);
   EXPECT_EQ(text.detail.rfind("plaintext_reply", 0), 0u);
+}
+
+// The concurrent search must give what the sequential one gives, whatever the server accepts
+// and whichever order it follows.
+TEST(ProbeSearch, SameAsSequentialOnRandomServers) {
+  std::mt19937 rng(14);
+  const auto c12 = candidate_suites(w::version::tls1_2);
+  const auto c13 = candidate_suites(w::version::tls1_3);
+  for (int round = 0; round < 60; ++round) {
+    fake_server s;
+    s.server_order = round % 2 == 0;
+    auto pick_some = [&](const std::vector<std::uint16_t>& from, std::size_t n) {
+      auto v = from;
+      std::shuffle(v.begin(), v.end(), rng);
+      v.resize(std::min(n, v.size()));
+      return v;
+    };
+    s.suites[w::version::tls1_2] = pick_some(c12, static_cast<std::size_t>(round % 7 == 0 ? 0 : rng() % 70));
+    if (s.suites[w::version::tls1_2].empty()) s.suites.erase(w::version::tls1_2);
+    if (round % 3 != 0) s.suites[w::version::tls1_3] = pick_some(c13, 1 + rng() % c13.size());
+    s.groups13 = pick_some(hello_for(w::version::tls1_3, "mx").supported_groups, 1 + rng() % 12);
+    s.curves12 = pick_some(ec_groups(hello_for(w::version::tls1_2, "mx").supported_groups), 1 + rng() % 6);
+    for (auto v : {w::version::tls1_3, w::version::tls1_2}) {
+      SCOPED_TRACE("round " + std::to_string(round) + " version " + std::to_string(v));
+      auto seq = run(enumerate_suites(v, hello_for(v, "mx"), to(s)));
+      for (search_plan plan :
+           {search_plan{.chunks = 16, .probe_first = false}, search_plan{.chunks = 3, .probe_first = true},
+            search_plan{.chunks = 8, .probe_first = false, .pair_budget = 0}}) {
+        auto par = run(search_suites(v, hello_for(v, "mx"), to(s), plan));
+        EXPECT_EQ(par.accepted, seq.accepted);
+        EXPECT_EQ(par.suites, seq.suites);
+        EXPECT_EQ(par.server_preference, seq.server_preference);
+        EXPECT_EQ(par.chain.has_value(), seq.chain.has_value());
+        EXPECT_EQ(par.groups, seq.groups);
+        EXPECT_GT(par.round_trips, 0);
+      }
+    }
+    if (s.suites.contains(w::version::tls1_3)) {
+      auto base = hello_for(w::version::tls1_3, "mx");
+      auto seq = run(enumerate_groups_tls13(base, s.suites[w::version::tls1_3], to(s)));
+      auto par = run(ordered_search(base.supported_groups, {.chunks = 6, .probe_first = true},
+                                    group13_asker(base, c13, to(s))));
+      EXPECT_EQ(par.order, seq) << "round " << round;
+    }
+    if (s.suites.contains(w::version::tls1_2)) {
+      std::vector<std::uint16_t> ecdhe;
+      for (auto c : s.suites[w::version::tls1_2])
+        if (w::find_cipher_suite(c)->kx == w::key_exchange::ecdhe) ecdhe.push_back(c);
+      if (ecdhe.empty()) continue;
+      auto base = hello_for(w::version::tls1_2, "mx");
+      auto seq = run(enumerate_curves_tls12(base, ecdhe, to(s)));
+      auto par = run(ordered_search(ec_groups(base.supported_groups), {.chunks = 4, .probe_first = true},
+                                    curve12_asker(base, ecdhe, to(s))));
+      EXPECT_EQ(par.order, seq) << "round " << round;
+    }
+  }
+}
+
+// The point of the search: few sequential round trips, for a bounded number of extra hellos.
+TEST(ProbeSearch, FewRoundTripsForManySuites) {
+  fake_server s;
+  s.server_order = false;
+  s.curves12 = {w::group::x25519};
+  auto c12 = candidate_suites(w::version::tls1_2);
+  for (std::size_t i = 0; i < c12.size(); i += 5) s.suites[w::version::tls1_2].push_back(c12[i]);  // ~60
+  const auto n = s.suites[w::version::tls1_2].size();
+  auto seq = run(enumerate_suites(w::version::tls1_2, hello_for(w::version::tls1_2, "mx"), to(s)));
+  auto par = run(search_suites(w::version::tls1_2, hello_for(w::version::tls1_2, "mx"), to(s),
+                               {.chunks = 16, .probe_first = false}));
+  EXPECT_EQ(par.suites, seq.suites);
+  // Each of the 16 chains asks about n/16 + 1 times; the pair check runs alongside.
+  EXPECT_LE(par.round_trips, 2 * static_cast<int>((n + 15) / 16 + 2));
+  EXPECT_LE(par.hellos, static_cast<int>(n) + 16 + 2);
+  EXPECT_EQ(seq.hellos, static_cast<int>(n) + 2);
+}
+
+// Too many items for pairwise offers: the server's order by remove-and-repeat over them.
+TEST(ProbeSearch, ServerOrderWithoutPairs) {
+  fake_server s;
+  s.suites[w::version::tls1_2] = {rsa_gcm128, rsa_gcm256, ecdhe_gcm128};
+  s.curves12 = {w::group::x25519};
+  auto par = run(search_suites(w::version::tls1_2, hello_for(w::version::tls1_2, "mx"), to(s),
+                               {.chunks = 4, .probe_first = false, .pair_budget = 0}));
+  EXPECT_EQ(par.suites, s.suites[w::version::tls1_2]);
+  ASSERT_TRUE(par.server_preference.has_value());
+  EXPECT_TRUE(*par.server_preference);
 }
 
 }  // namespace
