@@ -290,13 +290,7 @@ int run_bulk(send_args& a, const bulk_args& b) {
     std::cerr << (f.severity == diagnose::severity::warning ? "postern: warning: " : "postern: ") << f.summary
               << "\n";
   };
-  if (a.verbose)
-    q.on_transcript = [](const smtp::transcript_event& e) {
-      const char* tag = e.from == smtp::transcript_event::who::client   ? "> "
-                        : e.from == smtp::transcript_event::who::server ? "< "
-                                                                        : "* ";
-      std::cerr << tag << e.text << "\n";
-    };
+  if (a.verbose) q.on_transcript = print_transcript_event;
 
   line_file results = to_file ? line_file(b.results, b.fsync) : line_file::stdout_file();
   const std::string journal_path = to_file ? b.results + ".journal" : "";

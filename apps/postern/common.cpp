@@ -102,4 +102,11 @@ void print_findings(std::ostream& out, const std::vector<diagnose::finding>& fin
   }
 }
 
+void print_transcript_event(const smtp::transcript_event& e) {
+  const char* tag = e.from == smtp::transcript_event::who::client   ? "> "
+                    : e.from == smtp::transcript_event::who::server ? "< "
+                                                                    : "* ";
+  std::cerr << tag << e.text << "\n";
+}
+
 }  // namespace postern::cli

@@ -163,6 +163,9 @@ std::vector<std::uint16_t> parse_ports(const std::string& list);
 /** Reads all of a stream. */
 std::string read_stream(std::istream& in);
 
+/** One transcript line on stderr: "> " client, "< " server, "* " postern (send -v, bulk -v). */
+void print_transcript_event(const smtp::transcript_event& e);
+
 json findings_json(const std::vector<diagnose::finding>& findings);
 /** Findings with evidence (brief: only the first three remedies, no evidence). */
 void print_findings(std::ostream& out, const std::vector<diagnose::finding>& findings, bool brief);

@@ -144,13 +144,6 @@ std::vector<send::message> build_messages(const send_args& a) {
   return out;
 }
 
-void print_transcript_event(const smtp::transcript_event& e) {
-  const char* tag = e.from == smtp::transcript_event::who::client   ? "> "
-                    : e.from == smtp::transcript_event::who::server ? "< "
-                                                                    : "* ";
-  std::cerr << tag << e.text << "\n";
-}
-
 }  // namespace
 
 int run_send(const send_args& a) {
