@@ -76,6 +76,12 @@ class pool {
   asio::awaitable<bulk_summary> run() {
     auto ex = co_await asio::this_coro::executor;
     event_.emplace(ex);
+    // The timer belongs to the io_context that run_blocking() destroys before this pool: it goes
+    // when run() ends, however it ends.
+    struct drop_timer {
+      std::optional<asio::steady_timer>& timer;
+      ~drop_timer() { timer.reset(); }
+    } drop{event_};
     // The first connection: the whole flow; the others start once its route carried a message.
     ++running_;
     ++workers_;  // the first connection's slot counts as a worker
