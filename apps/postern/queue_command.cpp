@@ -10,6 +10,7 @@
 
 #include "common.hpp"
 #include "postern/dkim/sign.hpp"
+#include "postern/mime/addresses.hpp"
 #include "postern/mime/message.hpp"
 #include "postern/queue/delivery.hpp"
 #include "postern/queue/schedule.hpp"
