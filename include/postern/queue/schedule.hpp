@@ -31,9 +31,9 @@ namespace postern::queue {
 
 /** The back-off. Every field is configurable (`queue run --retry-*`, the relay's options). */
 struct retry_policy {
-  std::chrono::seconds first{60};                        ///< the delay after the first failed attempt
-  double factor = 2.0;                                   ///< each later delay is this times the one before
-  std::chrono::seconds max_delay{3600};                  ///< no delay is longer than this
+  std::chrono::seconds first{60};                         ///< the delay after the first failed attempt
+  double factor = 2.0;                                    ///< each later delay is this times the one before
+  std::chrono::seconds max_delay{3600};                   ///< no delay is longer than this
   std::chrono::seconds give_up{std::chrono::hours(120)};  ///< after this age (from created), failed
   /** Each delay is scaled by a factor in [1 - jitter, 1 + jitter] (capped at max_delay), so that
       workers that failed together do not all come back in the same second. */
@@ -69,9 +69,9 @@ verdict classify(const client::report& r) noexcept;
 
 /** What finish() is told about an attempt besides its verdict. */
 struct attempt_facts {
-  std::string cause;    ///< docs/causes.md code of the failure; "" when delivered
-  std::string reply;    ///< the server's last reply
-  std::string summary;  ///< one line
+  std::string cause;                               ///< docs/causes.md code of the failure; "" when delivered
+  std::string reply;                               ///< the server's last reply
+  std::string summary;                             ///< one line
   std::vector<send::recipient_report> recipients;  ///< per RCPT TO, when known
 };
 

@@ -157,7 +157,8 @@ class store {
 
   /** Like take_due(), but only a message with this @p account and exactly this @p delivery JSON,
       so a worker can carry several messages over one connection. The default finds none. */
-  virtual std::optional<std::pair<lease, entry>> take_due_for(const std::string& worker, clock::time_point now,
+  virtual std::optional<std::pair<lease, entry>> take_due_for(const std::string& worker,
+                                                              clock::time_point now,
                                                               std::chrono::seconds lease_for,
                                                               const std::string& account,
                                                               const std::string& delivery) {
