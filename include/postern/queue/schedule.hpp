@@ -41,8 +41,10 @@ struct retry_policy {
 };
 
 /**
- * The delay before the next attempt after @p attempts failed attempts (1: the first failure).
- * @param u a random number in [0, 1] for the jitter (0.5: none)
+ * The delay before the next attempt.
+ * @param p        the policy
+ * @param attempts failed attempts so far (1: the first failure)
+ * @param u        a random number in [0, 1] for the jitter (0.5: none)
  */
 std::chrono::seconds backoff_delay(const retry_policy& p, unsigned attempts, double u) noexcept;
 
@@ -75,15 +77,19 @@ struct attempt_facts {
   std::vector<send::recipient_report> recipients;  ///< per RCPT TO, when known
 };
 
-/** The facts of a bulk outcome / of a submit() report, for decide(). */
+/** The facts of a bulk outcome, for decide(). */
 attempt_facts facts_of(const client::bulk_outcome& o);
-/** @copydoc facts_of(const client::bulk_outcome&) */
+/** The facts of a submit() report of one message, for decide(). */
 attempt_facts facts_of(const client::report& r);
 
 /**
  * The outcome to give store::finish().
+ * @param v         the attempt's verdict (classify())
+ * @param f         its cause, reply, summary and recipients
+ * @param p         the back-off and give-up age
  * @param created   when the message was queued (entry::created)
  * @param attempts  attempts including this one
+ * @param now       when the attempt ended
  * @param u         a random number in [0, 1] for the jitter
  * A retry past created + give_up becomes failed with cause `queue.given-up` (the last error in
  * the summary); the last retry is placed at the give-up time, so a message is tried then once more.
