@@ -246,6 +246,43 @@ default local
             self.assertEqual(p.returncode, 0, err.decode(errors="replace"))
             self.assertIn(b"postern: queue run: ", err)
 
+    def test_secret_is_never_stored_and_read_again_at_delivery(self):
+        certs = self.enterContext(harness.Certs(variants=False))
+        server = self.enterContext(harness.Aiosmtpd(certs, users={"alice": "s3cret-at-delivery"}))
+        pw = os.path.join(self.tmp, "pw")
+        with open(pw, "w") as f:
+            f.write("old-password-never-used\n")
+        self.write_config(server.starttls, queue="always", extra=f"""\
+account auth
+  host 127.0.0.1
+  port {server.starttls}
+  mode starttls
+  ca-file {certs.ca_file}
+  user alice
+  password-command cat {pw}
+  from alice@example.org
+  queue always
+  queue-location {self.qfile}
+""")
+        data = self.message("rcpt@example.net")
+        self.assertExit(self.postern(["-t", "-a", "auth"], data), 0)
+        # The password the account gives now is what the worker uses later.
+        with open(pw, "w") as f:
+            f.write("s3cret-at-delivery\n")
+        res = self.queue("run")
+        self.assertOk(res)
+        [stored] = server.wait_for_messages(1, rcpt="rcpt@example.net")
+        self.assertEqual(stored.user, "alice")
+        self.assertEqual(stored.data, data)
+        for name in os.listdir(os.path.dirname(self.qfile)):
+            with open(os.path.join(os.path.dirname(self.qfile), name), "rb") as f:
+                content = f.read()
+            self.assertNotIn(b"s3cret", content, name)
+            self.assertNotIn(b"old-password", content, name)
+        [e] = self.listing("--all")
+        res = self.queue("show", e["id"], "--json")
+        self.assertEqual(res.json["delivery"]["auth"]["secret"], {"command": f"cat {pw}"})
+
     # -- crashes and concurrency ------------------------------------------------------------
     def queue_many(self, n, port):
         """n messages queued by one `postern send` (account queue always), each its own Message-ID."""
