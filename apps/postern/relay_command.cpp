@@ -1,5 +1,6 @@
 // postern relay: an SMTP server on loopback (or, with TLS and AUTH, on the network) that queues
 // what local programs send and delivers it through the account with the queue worker.
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <iostream>
@@ -21,7 +22,7 @@ struct relay_args {
   std::string tls_cert, tls_key, users, hostname, queue;
   std::size_t max_connections = 100, max_message_size = 32u * 1024 * 1024, max_recipients = 100;
   unsigned max_errors = 10;
-  double idle_timeout = 300, session_timeout = 3600;
+  double idle_timeout = 300, session_timeout = 3600, lease = 600;
   bool no_deliver = false;
 };
 
@@ -73,7 +74,7 @@ int run_relay(relay_args& r, send_args& a, const account_options& acct) {
   // built now so that a broken password source fails before anything is accepted.
   const client::request upstream = make_request(a);
   queue::secret_source secret;
-  if (upstream.auth) {
+  if (upstream.auth && !send::is_external(a.auth)) {
     if (!a.password_file.empty())
       secret.file = a.password_file;
     else if (!a.password_command.empty())
@@ -82,14 +83,16 @@ int run_relay(relay_args& r, send_args& a, const account_options& acct) {
       secret.environment = "POSTERN_PASSWORD";
   }
   const std::string delivery = queue::to_delivery_json(upstream, secret);
-  const std::string account = acct.account;
+  const std::string account = a.account_name.empty() ? acct.account : a.account_name;
 
-  const std::string location = r.queue.empty() ? queue::default_location() : r.queue;
+  const std::string location = !r.queue.empty()            ? r.queue
+                               : !a.queue_location.empty() ? a.queue_location
+                                                           : queue::default_location();
   std::unique_ptr<queue::store> q;
   try {
     q = queue::open_store(location);
   } catch (const queue::store_error& e) {
-    throw usage_error{"queue.open-failed", e.what(), EX_CANTCREAT};
+    throw usage_error{"queue.unavailable", e.what(), EX_TEMPFAIL};
   }
 
   // The in-process worker has its own connection to the store; add() wakes it.
@@ -101,6 +104,7 @@ int run_relay(relay_args& r, send_args& a, const account_options& acct) {
       try {
         auto wq = queue::open_store(location);
         queue::worker_options wo;
+        wo.lease_for = std::chrono::seconds(static_cast<long>(std::max(r.lease, 1.0)));
         wo.on_outcome = [](const queue::entry& e, const queue::outcome& out, bool recorded) {
           if (!recorded) return;
           if (out.next == queue::status::delivered)
@@ -167,6 +171,8 @@ command add_relay_command(CLI::App& app) {
   cmd->add_option("--queue", r->queue, "the queue: a SQLite file or postgresql:// URL (default "
                                        "$XDG_STATE_HOME/postern/queue.sqlite)");
   cmd->add_flag("--no-deliver", r->no_deliver, "only queue; delivery by a separate `postern queue run --watch`");
+  cmd->add_option("--lease", r->lease, "seconds a delivery attempt holds a message (default 600; a killed relay's "
+                                       "messages are due again after it)");
   cmd->add_option("--max-connections", r->max_connections, "connections at once (default 100)");
   cmd->add_option("--max-message-size", r->max_message_size, "octets per message, advertised as SIZE (default 32 MiB)");
   cmd->add_option("--max-recipients", r->max_recipients, "recipients per message (default 100)");
