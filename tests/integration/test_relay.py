@@ -403,8 +403,7 @@ class Limits(RelayTestCase):
                 self.assertEqual(f.read(), b"")
 
     def test_sigterm_finishes_the_transaction_in_progress(self):
-        relay = Relay().start()
-        with relay:
+        with Relay() as relay:
             idle = socket.create_connection((LOOPBACK4, relay.port), timeout=30)
             idle_f = idle.makefile("rb")
             read_reply(idle_f)
@@ -458,7 +457,9 @@ class Hostile(RelayTestCase):
 
     def assertBoundedMemory(self):
         # 100 MB went in; the relay may hold one message of --max-message-size (1 MB) per connection
-        self.assertLess(peak_rss_kib(self.relay.proc.pid), 64 * 1024, self.relay.log_text()[-2000:])
+        peak = peak_rss_kib(self.relay.proc.pid)
+        print(f"\n{self._testMethodName}: relay peak RSS {peak} KiB", flush=True)
+        self.assertLess(peak, 64 * 1024, self.relay.log_text()[-2000:])
 
     def test_endless_line(self):
         def endless(s):
