@@ -147,6 +147,7 @@ int run_relay(relay_args& r, send_args& a, const account_options& acct) {
     rc = exit_code_of(e.code);
   }
   if (worker.joinable()) {
+    log_line("waiting for the delivery worker to finish its current round");
     watcher.stop();
     worker.join();
   }
