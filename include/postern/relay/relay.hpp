@@ -7,7 +7,7 @@
  * answers 250 to the final dot. No Asio or OpenSSL types appear here.
  *
  *   postern::relay::options o;
- *   o.listeners.push_back(*postern::relay::parse_listener("127.0.0.1:2525", false));
+ *   o.listeners.push_back(postern::relay::parse_listener("127.0.0.1:2525", false).value());
  *   o.store = [&](const postern::relay::received_message& m, const postern::relay::peer_info& p) {
  *     return queue->add(to_queue(m, p), std::chrono::system_clock::now());
  *   };
@@ -75,7 +75,8 @@ class users_file {
 /** Everything run() needs. */
 struct options {
   std::vector<listener> listeners;  ///< at least one
-  std::string tls_cert, tls_key;    ///< PEM files: STARTTLS on plain listeners; needed by implicit-TLS ones
+  std::string tls_cert;  ///< PEM certificate chain: STARTTLS on plain listeners; needed by implicit-TLS ones
+  std::string tls_key;   ///< PEM private key of tls_cert
   std::optional<users_file> users;  ///< AUTH PLAIN/LOGIN against it, and then required for MAIL
   std::string hostname;             ///< greeting and Received; "": this machine's host name
   std::size_t max_connections = 100;  ///< at once; later connections get 421 and are closed
