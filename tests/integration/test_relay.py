@@ -437,6 +437,25 @@ class Limits(RelayTestCase):
             self.assertArrivedByteExact(mid, data)
 
 
+class NoDeliver(RelayTestCase):
+    def test_no_deliver_leaves_it_to_queue_run(self):
+        with Relay("--no-deliver") as relay:
+            mid, data = message("no-deliver")
+            with smtplib.SMTP(LOOPBACK4, relay.port, timeout=30) as s:
+                s.sendmail("app@example.org", ["no-deliver@example.net"], data)
+            [m] = [m for m in queue_list(relay.queue) if m["message_id"] == mid]
+            self.assertEqual(m["state"], "queued")
+            self.assertEqual(m["account"], "upstream")
+            self.assertIn("relay 127.0.0.1:", m["origin"])
+            PF.store.assert_no_messages(wait=1, match=lambda x: mid.encode() in x.raw)
+            self.assertEqual(relay.stop(), 0)
+        res = run_postern(["queue", "run", "--queue", relay.queue, "--config", relay.config])
+        self.assertOk(res)
+        self.assertArrivedByteExact(mid, data)
+        [m] = [m for m in queue_list(relay.queue) if m["message_id"] == mid]
+        self.assertEqual(m["state"], "delivered")
+
+
 class Hostile(RelayTestCase):
     """Hostile clients against one relay while a normal client keeps being served; the relay's
     peak memory stays far below what the hostile bytes would need if they were kept."""
