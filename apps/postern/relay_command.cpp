@@ -110,7 +110,8 @@ int run_relay(relay_args& r, send_args& a, const account_options& acct) {
           if (out.next == queue::status::delivered)
             log_line("delivered " + e.id);
           else
-            log_line(std::string(queue::to_string(out.next)) + " " + e.id + " [" + out.cause + "]: " + out.summary);
+            log_line(std::string(queue::to_string(out.next)) + " " + e.id + " [" + out.cause +
+                     "]: " + out.summary);
         };
         watcher.run(*wq, wo);
       } catch (const std::exception& e) {
@@ -128,7 +129,8 @@ int run_relay(relay_args& r, send_args& a, const account_options& acct) {
     n.content = m.content;
     n.account = account;
     n.delivery = delivery;
-    n.origin = "relay " + p.listener + " from " + p.address + (m.auth_user.empty() ? "" : " user " + m.auth_user);
+    n.origin =
+        "relay " + p.listener + " from " + p.address + (m.auth_user.empty() ? "" : " user " + m.auth_user);
     std::string id = q->add(n, std::chrono::system_clock::now());  // durable when it returns
     if (!r.no_deliver) watcher.wake();
     return id;
@@ -136,7 +138,8 @@ int run_relay(relay_args& r, send_args& a, const account_options& acct) {
   o.on_ready = [&] {
     log_line(std::string("ready; queue ") + q->location() +
              (r.no_deliver ? " (delivery left to postern queue run --watch)"
-                           : ", delivering to " + upstream.host + (upstream.port ? ":" + std::to_string(upstream.port) : "")));
+                           : ", delivering to " + upstream.host +
+                                 (upstream.port ? ":" + std::to_string(upstream.port) : "")));
   };
 
   int rc = 0;
@@ -160,24 +163,35 @@ int run_relay(relay_args& r, send_args& a, const account_options& acct) {
 command add_relay_command(CLI::App& app) {
   auto r = std::make_shared<relay_args>();
   auto a = std::make_shared<send_args>();
-  auto* cmd = app.add_subcommand("relay", "accept mail from local programs over SMTP and deliver it through the queue");
-  cmd->add_option("--listen", r->listen, "ADDRESS:PORT to listen on, plain with STARTTLS when a certificate is given "
-                                         "(repeatable; default 127.0.0.1:2525)")
+  auto* cmd = app.add_subcommand(
+      "relay", "accept mail from local programs over SMTP and deliver it through the queue");
+  cmd->add_option("--listen", r->listen,
+                  "ADDRESS:PORT to listen on, plain with STARTTLS when a certificate is given "
+                  "(repeatable; default 127.0.0.1:2525)")
       ->allow_extra_args(false);
-  cmd->add_option("--listen-tls", r->listen_tls, "ADDRESS:PORT for implicit TLS (repeatable)")->allow_extra_args(false);
-  cmd->add_option("--tls-cert", r->tls_cert, "PEM certificate chain of the relay (STARTTLS and --listen-tls)");
+  cmd->add_option("--listen-tls", r->listen_tls, "ADDRESS:PORT for implicit TLS (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--tls-cert", r->tls_cert,
+                  "PEM certificate chain of the relay (STARTTLS and --listen-tls)");
   cmd->add_option("--tls-key", r->tls_key, "PEM private key of --tls-cert");
-  cmd->add_option("--users", r->users, "users file for AUTH PLAIN/LOGIN: user:crypt-hash lines (docs/relay.md)");
-  cmd->add_option("--hostname", r->hostname, "name in the greeting and the Received header (default: host name)");
-  cmd->add_option("--queue", r->queue, "the queue: a SQLite file or postgresql:// URL (default "
-                                       "$XDG_STATE_HOME/postern/queue.sqlite)");
-  cmd->add_flag("--no-deliver", r->no_deliver, "only queue; delivery by a separate `postern queue run --watch`");
-  cmd->add_option("--lease", r->lease, "seconds a delivery attempt holds a message (default 600; a killed relay's "
-                                       "messages are due again after it)");
+  cmd->add_option("--users", r->users,
+                  "users file for AUTH PLAIN/LOGIN: user:crypt-hash lines (docs/relay.md)");
+  cmd->add_option("--hostname", r->hostname,
+                  "name in the greeting and the Received header (default: host name)");
+  cmd->add_option("--queue", r->queue,
+                  "the queue: a SQLite file or postgresql:// URL (default "
+                  "$XDG_STATE_HOME/postern/queue.sqlite)");
+  cmd->add_flag("--no-deliver", r->no_deliver,
+                "only queue; delivery by a separate `postern queue run --watch`");
+  cmd->add_option("--lease", r->lease,
+                  "seconds a delivery attempt holds a message (default 600; a killed relay's "
+                  "messages are due again after it)");
   cmd->add_option("--max-connections", r->max_connections, "connections at once (default 100)");
-  cmd->add_option("--max-message-size", r->max_message_size, "octets per message, advertised as SIZE (default 32 MiB)");
+  cmd->add_option("--max-message-size", r->max_message_size,
+                  "octets per message, advertised as SIZE (default 32 MiB)");
   cmd->add_option("--max-recipients", r->max_recipients, "recipients per message (default 100)");
-  cmd->add_option("--max-errors", r->max_errors, "client errors before the connection is closed (default 10)");
+  cmd->add_option("--max-errors", r->max_errors,
+                  "client errors before the connection is closed (default 10)");
   cmd->add_option("--idle-timeout", r->idle_timeout, "seconds a client may stay silent (default 300)");
   cmd->add_option("--session-timeout", r->session_timeout, "seconds a connection may last (default 3600)");
   add_connection_options(*cmd, *a);

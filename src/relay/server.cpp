@@ -30,7 +30,7 @@ namespace postern::relay {
 
 std::string listener::text() const {
   return address.find(':') != std::string::npos ? "[" + address + "]:" + std::to_string(port)
-                                                 : address + ":" + std::to_string(port);
+                                                : address + ":" + std::to_string(port);
 }
 
 bool listener::loopback() const {
@@ -90,7 +90,8 @@ std::string peer_of(const tcp::socket& s) {
   auto ep = s.remote_endpoint(ec);
   if (ec) return "unknown";
   auto a = ep.address();
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
   return a.to_string();
 }
 
@@ -131,12 +132,14 @@ class server {
     }
     for (const auto& l : o_.listeners) {
       if (l.implicit_tls && !tls_)
-        throw relay_error("relay.tls-config", "the implicit-TLS listener " + l.text() + " needs --tls-cert and --tls-key");
+        throw relay_error("relay.tls-config",
+                          "the implicit-TLS listener " + l.text() + " needs --tls-cert and --tls-key");
       if (!l.loopback() && (!tls_ || !o_.users))
-        throw relay_error("relay.insecure-listen",
-                          "refusing to listen on " + l.text() +
-                              ": a relay reachable from other machines needs TLS (--tls-cert/--tls-key) and AUTH "
-                              "(--users); without them anyone could send mail through it");
+        throw relay_error(
+            "relay.insecure-listen",
+            "refusing to listen on " + l.text() +
+                ": a relay reachable from other machines needs TLS (--tls-cert/--tls-key) and AUTH "
+                "(--users); without them anyone could send mail through it");
     }
   }
 
@@ -151,7 +154,10 @@ class server {
     if (!ec) acc->bind(ep, ec);
     if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) throw relay_error("relay.listen-failed", "cannot listen on " + l.text() + ": " + ec.message());
-    log("listening on " + l.text() + (l.implicit_tls ? " (implicit TLS)" : tls_ ? " (STARTTLS)" : " (plain)"));
+    log("listening on " + l.text() +
+        (l.implicit_tls ? " (implicit TLS)"
+         : tls_         ? " (STARTTLS)"
+                        : " (plain)"));
     asio::co_spawn(io_, accept_loop(*acc, l), asio::detached);
     acceptors_.push_back(std::move(acc));
   }
@@ -188,9 +194,11 @@ class server {
     c.timer.expires_at(deadline);
     std::variant<std::tuple<asio::error_code, std::size_t>, std::tuple<asio::error_code>> r;
     if (c.tls)
-      r = co_await (asio::async_write(*c.tls, asio::buffer(bytes), use_tuple) || c.timer.async_wait(use_tuple));
+      r = co_await (asio::async_write(*c.tls, asio::buffer(bytes), use_tuple) ||
+                    c.timer.async_wait(use_tuple));
     else
-      r = co_await (asio::async_write(c.socket, asio::buffer(bytes), use_tuple) || c.timer.async_wait(use_tuple));
+      r = co_await (asio::async_write(c.socket, asio::buffer(bytes), use_tuple) ||
+                    c.timer.async_wait(use_tuple));
     co_return r.index() == 0 && !std::get<0>(std::get<0>(r));
   }
 
@@ -199,8 +207,8 @@ class server {
     std::string peer = peer_of(c->socket);
     if (stopping_) co_return;
     if (connections_.size() >= o_.max_connections) {
-      log("refused a connection from " + peer + " on " + l.text() + ": " + std::to_string(connections_.size()) +
-          " connections already (--max-connections)");
+      log("refused a connection from " + peer + " on " + l.text() + ": " +
+          std::to_string(connections_.size()) + " connections already (--max-connections)");
       if (!l.implicit_tls)
         co_await write(*c, "421 4.7.0 " + hostname_ + " Error: too many connections, try again later\r\n",
                        steady::now() + std::chrono::seconds(5));
@@ -240,7 +248,8 @@ class server {
     // Plain AUTH only where the password cannot leave the machine.
     cfg.allow_auth_without_tls = l.loopback();
     const users_file* users = o_.users ? &*o_.users : nullptr;
-    server_session s(cfg, [users](const std::string& u, const std::string& p) { return users && users->check(u, p); });
+    server_session s(
+        cfg, [users](const std::string& u, const std::string& p) { return users && users->check(u, p); });
     peer_info who{peer, l.text()};
     std::array<char, 16 * 1024> buf;
 
@@ -259,9 +268,11 @@ class server {
           c->timer.expires_at(deadline());
           std::variant<std::tuple<asio::error_code, std::size_t>, std::tuple<asio::error_code>> r;
           if (c->tls)
-            r = co_await (c->tls->async_read_some(asio::buffer(buf), use_tuple) || c->timer.async_wait(use_tuple));
+            r = co_await (c->tls->async_read_some(asio::buffer(buf), use_tuple) ||
+                          c->timer.async_wait(use_tuple));
           else
-            r = co_await (c->socket.async_read_some(asio::buffer(buf), use_tuple) || c->timer.async_wait(use_tuple));
+            r = co_await (c->socket.async_read_some(asio::buffer(buf), use_tuple) ||
+                          c->timer.async_wait(use_tuple));
           if (r.index() == 1) {
             if (c->shutdown_requested) continue;  // delivered at the top of the loop
             log("closing the connection from " + peer + ": timeout");
@@ -270,7 +281,8 @@ class server {
           }
           auto [ec, n] = std::get<0>(r);
           if (ec || n == 0) {
-            if (s.in_transaction()) log("the connection from " + peer + " was lost during a transaction: nothing queued");
+            if (s.in_transaction())
+              log("the connection from " + peer + " was lost during a transaction: nothing queued");
             co_return;
           }
           s.received(std::string_view(buf.data(), n));
@@ -316,7 +328,8 @@ class server {
     c.socket.shutdown(tcp::socket::shutdown_send, ec);
     for (std::size_t drained = 0; !ec && drained < 1024 * 1024;) {
       c.timer.expires_at(until);
-      auto r = co_await (c.socket.async_read_some(asio::buffer(buf), use_tuple) || c.timer.async_wait(use_tuple));
+      auto r =
+          co_await (c.socket.async_read_some(asio::buffer(buf), use_tuple) || c.timer.async_wait(use_tuple));
       if (r.index() == 1) break;
       auto [rec, n] = std::get<0>(r);
       ec = rec;

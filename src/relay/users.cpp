@@ -1,9 +1,9 @@
 // The relay's AUTH users file: `user:hash` lines, checked with crypt(3) from libxcrypt.
 #include <crypt.h>
+#include <openssl/crypto.h>
 
 #include <fstream>
 #include <memory>
-#include <openssl/crypto.h>
 
 #include "postern/relay/relay.hpp"
 
@@ -31,10 +31,11 @@ users_file::users_file(const std::string& path) {
     std::string user = line.substr(0, colon), hash = line.substr(colon + 1);
     // Only a hashing method crypt(3) knows and still deems fit; a plain-text password is not one.
     if (hash.empty() || hash.front() != '$' || crypt_checksalt(hash.c_str()) != CRYPT_SALT_OK)
-      throw relay_error("relay.users-file",
-                        where + ": the password of " + user +
-                            " is not a crypt(3) hash postern accepts (make one with `mkpasswd -m yescrypt` or "
-                            "`openssl passwd -6`)");
+      throw relay_error(
+          "relay.users-file",
+          where + ": the password of " + user +
+              " is not a crypt(3) hash postern accepts (make one with `mkpasswd -m yescrypt` or "
+              "`openssl passwd -6`)");
     users_.emplace_back(std::move(user), std::move(hash));
   }
   if (users_.empty()) throw relay_error("relay.users-file", "the users file " + path + " has no users");

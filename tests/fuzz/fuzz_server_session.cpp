@@ -55,7 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         s.tls_started();
         break;
       case action_kind::store:
-        if (s.message().rcpt_to.empty() || s.message().content.size() > cfg.max_message_size + 1024) std::abort();
+        if (s.message().rcpt_to.empty() || s.message().content.size() > cfg.max_message_size + 1024)
+          std::abort();
         s.stored(fail_store ? std::nullopt : std::optional<std::string>("id"));
         fail_store = !fail_store;
         break;

@@ -28,8 +28,8 @@ namespace postern::relay {
 
 /** One address to listen on. */
 struct listener {
-  std::string address;     ///< a numeric IPv4 or IPv6 address ("127.0.0.1", "::1")
-  std::uint16_t port = 0;  ///< the TCP port
+  std::string address;        ///< a numeric IPv4 or IPv6 address ("127.0.0.1", "::1")
+  std::uint16_t port = 0;     ///< the TCP port
   bool implicit_tls = false;  ///< TLS from the first byte (like port 465), else plain with STARTTLS
   /** "127.0.0.1:2525" or "[::1]:2525", for messages. */
   std::string text() const;
@@ -42,15 +42,16 @@ std::optional<listener> parse_listener(const std::string& text, bool implicit_tl
 
 /** Who sent a message, given to the store callback. */
 struct peer_info {
-  std::string address;  ///< the client's address
-  std::string listener; ///< the listener it came in on (listener::text())
+  std::string address;   ///< the client's address
+  std::string listener;  ///< the listener it came in on (listener::text())
 };
 
 /** Thrown by run() and users_file for configurations that cannot work; code is a docs/causes.md code
     (relay.listen-failed, relay.insecure-listen, relay.tls-config, relay.users-file). */
 struct relay_error : std::runtime_error {
   /** @p cause_code names the cause; @p what says it in plain words. */
-  relay_error(std::string cause_code, const std::string& what) : std::runtime_error(what), code(std::move(cause_code)) {}
+  relay_error(std::string cause_code, const std::string& what)
+      : std::runtime_error(what), code(std::move(cause_code)) {}
   std::string code;  ///< the cause code
 };
 
@@ -77,14 +78,14 @@ struct options {
   std::vector<listener> listeners;  ///< at least one
   std::string tls_cert;  ///< PEM certificate chain: STARTTLS on plain listeners; needed by implicit-TLS ones
   std::string tls_key;   ///< PEM private key of tls_cert
-  std::optional<users_file> users;  ///< AUTH PLAIN/LOGIN against it, and then required for MAIL
-  std::string hostname;             ///< greeting and Received; "": this machine's host name
+  std::optional<users_file> users;    ///< AUTH PLAIN/LOGIN against it, and then required for MAIL
+  std::string hostname;               ///< greeting and Received; "": this machine's host name
   std::size_t max_connections = 100;  ///< at once; later connections get 421 and are closed
   std::size_t max_message_size = 32u * 1024 * 1024;  ///< octets, advertised as SIZE
-  std::size_t max_recipients = 100;                   ///< per message
-  unsigned max_errors = 10;                           ///< per session
-  std::chrono::seconds idle_timeout{300};             ///< silence allowed while a command or data is awaited
-  std::chrono::seconds session_timeout{3600};         ///< a whole connection, however busy
+  std::size_t max_recipients = 100;                  ///< per message
+  unsigned max_errors = 10;                          ///< per session
+  std::chrono::seconds idle_timeout{300};            ///< silence allowed while a command or data is awaited
+  std::chrono::seconds session_timeout{3600};        ///< a whole connection, however busy
   /** Queues a message durably and returns its id, or nullopt (the client gets 451). Called on
       one thread dedicated to it, one message at a time, never on the listeners' thread. */
   std::function<std::optional<std::string>(const received_message&, const peer_info&)> store;

@@ -42,13 +42,13 @@ struct server_config {
   std::size_t max_line = 512;          ///< a command line, CRLF included (RFC 5321 §4.5.3.1.4)
   std::size_t max_auth_line = 12288;   ///< an AUTH line or SASL response (RFC 4954 §4)
   std::size_t max_message_size = 32u * 1024 * 1024;  ///< octets of content; advertised as SIZE
-  std::size_t max_recipients = 100;                   ///< RCPT per message; more get 452
-  unsigned max_errors = 10;  ///< client errors (4xx/5xx replies to bad commands) before 421 and close
-  bool tls_active = false;   ///< the connection is TLS already (an implicit-TLS listener)
-  bool starttls_available = false;     ///< the driver can run a server TLS handshake
-  bool auth_available = false;         ///< credentials can be checked (a users file)
-  bool auth_required = false;          ///< MAIL needs a successful AUTH first
-  bool allow_auth_without_tls = false; ///< AUTH offered on a plain connection (loopback only)
+  std::size_t max_recipients = 100;                  ///< RCPT per message; more get 452
+  unsigned max_errors = 10;         ///< client errors (4xx/5xx replies to bad commands) before 421 and close
+  bool tls_active = false;          ///< the connection is TLS already (an implicit-TLS listener)
+  bool starttls_available = false;  ///< the driver can run a server TLS handshake
+  bool auth_available = false;      ///< credentials can be checked (a users file)
+  bool auth_required = false;       ///< MAIL needs a successful AUTH first
+  bool allow_auth_without_tls = false;  ///< AUTH offered on a plain connection (loopback only)
   /** The time for the Received header; unset: the system clock. */
   std::function<std::chrono::system_clock::time_point()> now;
 };
@@ -162,14 +162,14 @@ class server_session {
   server_config cfg_;
   credential_check check_;
   server_state state_ = server_state::greeting;
-  std::string in_;            ///< input not yet consumed
-  std::string out_;           ///< replies not yet handed out
-  std::size_t out_given_ = 0; ///< bytes of out_ handed to the driver in a write action
-  bool discarding_ = false;   ///< inside an over-long line, skipping to its end
-  std::size_t discarded_ = 0; ///< octets of that line skipped so far
-  bool extended_ = false;     ///< EHLO (not HELO)
+  std::string in_;             ///< input not yet consumed
+  std::string out_;            ///< replies not yet handed out
+  std::size_t out_given_ = 0;  ///< bytes of out_ handed to the driver in a write action
+  bool discarding_ = false;    ///< inside an over-long line, skipping to its end
+  std::size_t discarded_ = 0;  ///< octets of that line skipped so far
+  bool extended_ = false;      ///< EHLO (not HELO)
   bool tls_ = false;
-  bool draining_ = false;     ///< shut_down() was called
+  bool draining_ = false;  ///< shut_down() was called
   bool close_after_write_ = false;
   std::string helo_;
   std::string auth_user_;

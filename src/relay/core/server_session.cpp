@@ -134,7 +134,8 @@ void server_session::written() {
 }
 
 void server_session::received(std::string_view bytes) {
-  if (state_ == server_state::closing || state_ == server_state::tls || state_ == server_state::storing) return;
+  if (state_ == server_state::closing || state_ == server_state::tls || state_ == server_state::storing)
+    return;
   in_.append(bytes);
   process();
 }
@@ -208,7 +209,8 @@ void server_session::end_transaction() {
 
 void server_session::process() {
   for (;;) {
-    if (state_ == server_state::closing || state_ == server_state::tls || state_ == server_state::storing) return;
+    if (state_ == server_state::closing || state_ == server_state::tls || state_ == server_state::storing)
+      return;
     if (out_.size() >= out_flush) return;
     if (state_ == server_state::content) {
       content_bytes();
@@ -275,7 +277,8 @@ bool server_session::take_line(std::string& line, bool& too_long, bool& skipped)
   in_.erase(0, nl + 1);
   if (!line.empty() && line.back() == '\r') line.pop_back();
   // Command lines have the short limit; only AUTH and SASL responses may be longer.
-  if (state_ != server_state::auth && line.size() + 2 > cfg_.max_line && !istarts_with(line, "AUTH ")) too_long = true;
+  if (state_ != server_state::auth && line.size() + 2 > cfg_.max_line && !istarts_with(line, "AUTH "))
+    too_long = true;
   return true;
 }
 
@@ -314,7 +317,8 @@ void server_session::command(const std::string& line) {
     if (arg.empty()) return error_reply("501 5.5.4 Syntax: VRFY address");
     return reply("252 2.5.0 Cannot VRFY user, but will accept the message and attempt delivery");
   }
-  if (iequals(verb, "HELP")) return reply("214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY STARTTLS AUTH");
+  if (iequals(verb, "HELP"))
+    return reply("214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY STARTTLS AUTH");
   if (iequals(verb, "STARTTLS")) return cmd_starttls(arg);
   if (iequals(verb, "AUTH")) return cmd_auth(arg);
   // An HTTP request sent to the SMTP port (a browser, a cross-protocol attack): not a mail client.
@@ -335,14 +339,16 @@ void server_session::cmd_ehlo(std::string_view arg, bool extended) {
   extended_ = extended;
   state_ = server_state::ready;
   if (!extended) return reply("250 " + cfg_.hostname);
-  std::vector<std::string> lines{cfg_.hostname + " Hello " + helo_, "PIPELINING",
-                                 "SIZE " + std::to_string(cfg_.max_message_size), "8BITMIME", "SMTPUTF8",
+  std::vector<std::string> lines{cfg_.hostname + " Hello " + helo_,
+                                 "PIPELINING",
+                                 "SIZE " + std::to_string(cfg_.max_message_size),
+                                 "8BITMIME",
+                                 "SMTPUTF8",
                                  "ENHANCEDSTATUSCODES"};
   if (cfg_.starttls_available && !tls_) lines.emplace_back("STARTTLS");
   if (cfg_.auth_available && (tls_ || cfg_.allow_auth_without_tls)) lines.emplace_back("AUTH PLAIN LOGIN");
   lines.emplace_back("HELP");
-  for (std::size_t i = 0; i < lines.size(); ++i)
-    reply((i + 1 < lines.size() ? "250-" : "250 ") + lines[i]);
+  for (std::size_t i = 0; i < lines.size(); ++i) reply((i + 1 < lines.size() ? "250-" : "250 ") + lines[i]);
 }
 
 void server_session::cmd_mail(std::string_view arg) {
@@ -411,7 +417,8 @@ void server_session::cmd_rcpt(std::string_view arg) {
       return error_reply("553 5.6.7 Error: a non-ASCII address needs the SMTPUTF8 parameter");
     if (c != path_check::ok) return error_reply("501 5.1.3 Error: bad recipient address syntax");
   }
-  if (message_.rcpt_to.size() >= cfg_.max_recipients) return error_reply("452 4.5.3 Error: too many recipients");
+  if (message_.rcpt_to.size() >= cfg_.max_recipients)
+    return error_reply("452 4.5.3 Error: too many recipients");
   message_.rcpt_to.push_back(std::move(path));
   reply("250 2.1.5 Ok");
 }
@@ -498,8 +505,8 @@ void server_session::content_bytes() {
 void server_session::finish_content() {
   if (too_big_) {
     ++stats_.refused_too_big;
-    error_reply("552 5.3.4 Error: message size exceeds the limit of " + std::to_string(cfg_.max_message_size) +
-                " octets; not queued");
+    error_reply("552 5.3.4 Error: message size exceeds the limit of " +
+                std::to_string(cfg_.max_message_size) + " octets; not queued");
     if (state_ != server_state::closing) end_transaction();
     return;
   }
@@ -520,12 +527,13 @@ std::string server_session::received_header() const {
     if (tls_) protocol += 'S';
     if (!auth_user_.empty()) protocol += 'A';
   }
-  std::string addr = cfg_.peer_address.find(':') != std::string::npos ? "IPv6:" + cfg_.peer_address
-                                                                       : cfg_.peer_address;
+  std::string addr =
+      cfg_.peer_address.find(':') != std::string::npos ? "IPv6:" + cfg_.peer_address : cfg_.peer_address;
   auto now = cfg_.now ? cfg_.now() : std::chrono::system_clock::now();
   std::string h = "Received: from " + helo_;
   if (!addr.empty()) h += " ([" + header_safe(addr) + "])";
-  h += "\r\n\tby " + cfg_.hostname + " (postern relay) with " + protocol + ";\r\n\t" + rfc5322_date(now) + "\r\n";
+  h += "\r\n\tby " + cfg_.hostname + " (postern relay) with " + protocol + ";\r\n\t" + rfc5322_date(now) +
+       "\r\n";
   return h;
 }
 
@@ -573,7 +581,8 @@ void server_session::cmd_auth(std::string_view arg) {
 void server_session::auth_response(const std::string& line) {
   state_ = server_state::ready;
   if (line == "*") return error_reply("501 5.0.0 Error: authentication cancelled");
-  std::optional<std::string> decoded = line == "=" ? std::optional<std::string>("") : mime::base64_decode(line);
+  std::optional<std::string> decoded =
+      line == "=" ? std::optional<std::string>("") : mime::base64_decode(line);
   if (!decoded) return error_reply("501 5.5.2 Error: cannot decode the response");
   if (sasl_mech_ == "PLAIN") {
     // authzid NUL authcid NUL password (RFC 4616)
@@ -582,7 +591,8 @@ void server_session::auth_response(const std::string& line) {
     if (b == std::string::npos || decoded->find('\0', b + 1) != std::string::npos)
       return error_reply("501 5.5.2 Error: malformed PLAIN response");
     std::string authz = decoded->substr(0, a), user = decoded->substr(a + 1, b - a - 1);
-    if (!authz.empty() && authz != user) return error_reply("535 5.7.8 Error: authentication credentials invalid");
+    if (!authz.empty() && authz != user)
+      return error_reply("535 5.7.8 Error: authentication credentials invalid");
     return auth_finish(user, decoded->substr(b + 1));
   }
   if (sasl_step_ == 1) {

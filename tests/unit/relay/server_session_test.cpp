@@ -23,7 +23,8 @@ server_config config() {
 // Drives a session like the relay does: feeds @p input in pieces of @p piece octets, stores
 // every message (queue ids q1, q2, … or a failure when store_fails), and records every reply.
 struct driver {
-  explicit driver(server_config c = config(), credential_check check = {}) : s(std::move(c), std::move(check)) {}
+  explicit driver(server_config c = config(), credential_check check = {})
+      : s(std::move(c), std::move(check)) {}
 
   server_session s;
   std::string replies;
@@ -40,7 +41,8 @@ struct driver {
         s.written();
       } else if (a.kind == action_kind::store) {
         stored.push_back(s.message());
-        s.stored(store_fails ? std::nullopt : std::optional<std::string>("q" + std::to_string(stored.size())));
+        s.stored(store_fails ? std::nullopt
+                             : std::optional<std::string>("q" + std::to_string(stored.size())));
       } else if (a.kind == action_kind::start_tls) {
         ++tls;
         s.tls_started();
@@ -127,7 +129,8 @@ TEST(ServerSession, EmptyMessage) {
 TEST(ServerSession, TooBigIsReadToTheEndAndRefusedWithoutStoring) {
   driver d;
   std::string big(5000, 'x');
-  auto r = d.run("EHLO x\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@x.org>\r\nDATA\r\n" + big + "\r\n.\r\nNOOP\r\n", 700);
+  auto r = d.run("EHLO x\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@x.org>\r\nDATA\r\n" + big + "\r\n.\r\nNOOP\r\n",
+                 700);
   EXPECT_TRUE(d.stored.empty());
   EXPECT_NE(r.find("552 5.3.4"), std::string::npos);
   EXPECT_EQ(codes(r).back(), "250");  // the NOOP after it: the session goes on
@@ -143,10 +146,11 @@ TEST(ServerSession, DeclaredSizeBeyondTheLimitIsRefusedAtMail) {
 TEST(ServerSession, PipelinedCommandsGetTheirRepliesInOrder) {
   driver d;
   auto r = d.run(
-      "EHLO x\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@x.org>\r\nRCPT TO:<bad>\r\nRCPT TO:<c@x.org>\r\nDATA\r\nhi\r\n.\r\n"
+      "EHLO x\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@x.org>\r\nRCPT TO:<bad>\r\nRCPT "
+      "TO:<c@x.org>\r\nDATA\r\nhi\r\n.\r\n"
       "MAIL FROM:<a@x.org>\r\nRCPT TO:<d@x.org>\r\nDATA\r\nyo\r\n.\r\nQUIT\r\n");
-  EXPECT_EQ(codes(r), (std::vector<std::string>{"220", "250", "250", "250", "501", "250", "354", "250", "250", "250",
-                                                "354", "250", "221"}));
+  EXPECT_EQ(codes(r), (std::vector<std::string>{"220", "250", "250", "250", "501", "250", "354", "250", "250",
+                                                "250", "354", "250", "221"}));
   ASSERT_EQ(d.stored.size(), 2u);
   EXPECT_EQ(d.stored[0].rcpt_to, (std::vector<std::string>{"b@x.org", "c@x.org"}));
   EXPECT_NE(r.find("250 2.0.0 Ok: queued as q1\r\n"), std::string::npos);
@@ -155,16 +159,18 @@ TEST(ServerSession, PipelinedCommandsGetTheirRepliesInOrder) {
 
 TEST(ServerSession, SequenceErrors) {
   driver d;
-  auto r = d.run("MAIL FROM:<a@x.org>\r\nEHLO x\r\nRCPT TO:<b@x.org>\r\nDATA\r\nMAIL FROM:<a@x.org>\r\n"
-                 "MAIL FROM:<a@x.org>\r\nDATA\r\nRSET\r\nVRFY bob\r\nFOO\r\n\r\n");
-  EXPECT_EQ(codes(r), (std::vector<std::string>{"220", "503", "250", "503", "503", "250", "503", "554", "250", "252",
-                                                "500", "500"}));
+  auto r = d.run(
+      "MAIL FROM:<a@x.org>\r\nEHLO x\r\nRCPT TO:<b@x.org>\r\nDATA\r\nMAIL FROM:<a@x.org>\r\n"
+      "MAIL FROM:<a@x.org>\r\nDATA\r\nRSET\r\nVRFY bob\r\nFOO\r\n\r\n");
+  EXPECT_EQ(codes(r), (std::vector<std::string>{"220", "503", "250", "503", "503", "250", "503", "554", "250",
+                                                "252", "500", "500"}));
 }
 
 TEST(ServerSession, TooManyRecipients) {
   driver d;
-  auto r = d.run("EHLO x\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<1@x.org>\r\nRCPT TO:<2@x.org>\r\nRCPT TO:<3@x.org>\r\n"
-                 "RCPT TO:<4@x.org>\r\n");
+  auto r = d.run(
+      "EHLO x\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<1@x.org>\r\nRCPT TO:<2@x.org>\r\nRCPT TO:<3@x.org>\r\n"
+      "RCPT TO:<4@x.org>\r\n");
   EXPECT_EQ(codes(r).back(), "452");
   EXPECT_NE(r.find("452 4.5.3"), std::string::npos);
 }
@@ -173,10 +179,11 @@ TEST(ServerSession, ParametersAndAddresses) {
   driver d;
   auto r = d.run(
       "EHLO x\r\nMAIL FROM:<a@x.org> BODY=BINARYMIME\r\nMAIL FROM:<a@x.org> FOO=1\r\nMAIL FROM:<é@x.org>\r\n"
-      "MAIL FROM:<é@x.org> SMTPUTF8\r\nRCPT TO:<ü@x.org>\r\nRCPT TO:<Postmaster>\r\nRCPT TO:<b@x.org> NOTIFY=NEVER\r\n"
+      "MAIL FROM:<é@x.org> SMTPUTF8\r\nRCPT TO:<ü@x.org>\r\nRCPT TO:<Postmaster>\r\nRCPT TO:<b@x.org> "
+      "NOTIFY=NEVER\r\n"
       "RCPT TO:<@relay.example:c@x.org>\r\nRCPT TO:<\"a b>c\"@x.org>\r\n");
-  EXPECT_EQ(codes(r), (std::vector<std::string>{"220", "250", "555", "555", "553", "250", "250", "250", "555", "250",
-                                                "452"}));
+  EXPECT_EQ(codes(r), (std::vector<std::string>{"220", "250", "555", "555", "553", "250", "250", "250", "555",
+                                                "250", "452"}));
 }
 
 TEST(ServerSession, SmtputfReceivedProtocol) {
@@ -190,8 +197,9 @@ TEST(ServerSession, SmtputfReceivedProtocol) {
 TEST(ServerSession, LongLineIsRefusedAndTheSessionGoesOn) {
   for (std::size_t piece : {1u, 7u, 100u, 100000u}) {
     driver d;
-    auto r = d.run("EHLO x\r\nNOOP " + std::string(600, 'a') + "\r\nNOOP " + std::string(20000, 'b') + "\r\nNOOP\r\n",
-                   piece);
+    auto r = d.run(
+        "EHLO x\r\nNOOP " + std::string(600, 'a') + "\r\nNOOP " + std::string(20000, 'b') + "\r\nNOOP\r\n",
+        piece);
     EXPECT_EQ(codes(r), (std::vector<std::string>{"220", "250", "500", "500", "250"})) << piece;
   }
 }
@@ -265,11 +273,12 @@ TEST(ServerSession, AuthOnlyOverTls) {
 
 TEST(ServerSession, AuthPlainAndLogin) {
   driver d(auth_fixture::cfg(true), auth_fixture::check);
-  auto r = d.run("EHLO x\r\nMAIL FROM:<a@x.org>\r\nAUTH PLAIN AGFsaWNlAHdyb25n\r\nAUTH PLAIN\r\nAGFsaWNlAHMzY3JldA==\r\n"
-                 "AUTH LOGIN\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@x.org>\r\nDATA\r\nx\r\n.\r\n");
+  auto r = d.run(
+      "EHLO x\r\nMAIL FROM:<a@x.org>\r\nAUTH PLAIN AGFsaWNlAHdyb25n\r\nAUTH PLAIN\r\nAGFsaWNlAHMzY3JldA==\r\n"
+      "AUTH LOGIN\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@x.org>\r\nDATA\r\nx\r\n.\r\n");
   EXPECT_NE(r.find("250-AUTH PLAIN LOGIN"), std::string::npos);
-  EXPECT_EQ(codes(r),
-            (std::vector<std::string>{"220", "250", "530", "535", "334", "235", "503", "250", "250", "354", "250"}));
+  EXPECT_EQ(codes(r), (std::vector<std::string>{"220", "250", "530", "535", "334", "235", "503", "250", "250",
+                                                "354", "250"}));
   ASSERT_EQ(d.stored.size(), 1u);
   EXPECT_EQ(d.stored[0].auth_user, "alice");
   EXPECT_NE(d.stored[0].content.find("with ESMTPSA;"), std::string::npos);
