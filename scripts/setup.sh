@@ -35,6 +35,8 @@ packages=(
   # message building (issue 10): content types of attachments, IDNA A-labels, a second MIME parser
   libmagic-dev libidn2-dev          # src/client/message.cpp (libmagic), src/send/idna.cpp (libidn2)
   maildrop                          # reformime: the independent MIME judge of test_messages
+  # postern relay (issue 11)
+  libcrypt-dev                      # src/relay/users.cpp: crypt(3) from libxcrypt checks the users file
 )
 
 missing=()

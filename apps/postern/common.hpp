@@ -101,6 +101,7 @@ command add_hosts_command(CLI::App& app);     ///< `postern hosts`: the host mem
 command add_accounts_command(CLI::App& app);  ///< `postern accounts`: the accounts of the config file
 command add_watch_command(CLI::App& app);     ///< `postern watch`: what changed on watched servers
 command add_dkim_command(CLI::App& app);      ///< `postern dkim keygen`
+command add_relay_command(CLI::App& app);     ///< `postern relay`: SMTP server feeding the queue
 command add_queue_command(CLI::App& app);     ///< `postern queue`: the durable queue
 
 // -- the queue for send and sendmail mode (queue_command.cpp, docs/queue.md) -------------------

@@ -992,4 +992,34 @@ std::optional<handshake_failure> classify_after_handshake(SSL* ssl, bool nothing
   return out;
 }
 
+ssl_ctx_ptr make_server_context(const std::string& cert_file, const std::string& key_file, std::string& error) {
+  ssl_ctx_ptr ctx(SSL_CTX_new(TLS_server_method()));
+  if (!ctx) {
+    error = "cannot create a TLS server context: " + drain_errors();
+    return nullptr;
+  }
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  // The strict profile's TLS 1.2 suites (ECDHE with AES-GCM or ChaCha20-Poly1305) and groups.
+  if (SSL_CTX_set_cipher_list(ctx.get(), "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL") != 1 ||
+      SSL_CTX_set1_groups_list(ctx.get(), "X25519:P-256:P-384") != 1) {
+    error = "cannot set the server's TLS suites: " + drain_errors();
+    return nullptr;
+  }
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_default_passwd_cb(ctx.get(), no_passphrase);
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert_file.c_str()) != 1) {
+    error = "cannot load the certificate " + cert_file + ": " + drain_errors();
+    return nullptr;
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx.get(), key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    error = "cannot load the private key " + key_file + ": " + drain_errors();
+    return nullptr;
+  }
+  if (SSL_CTX_check_private_key(ctx.get()) != 1) {
+    error = "the key " + key_file + " does not match the certificate " + cert_file + ": " + drain_errors();
+    return nullptr;
+  }
+  return ctx;
+}
+
 }  // namespace postern::tls

@@ -90,6 +90,14 @@ struct handshake_failure {
  */
 handshake_failure classify_handshake_failure(SSL* ssl, bool received_eof);
 
+/**
+ * Builds a server SSL_CTX for postern relay's STARTTLS and implicit-TLS listeners: TLS 1.3 and
+ * 1.2, forward-secret key exchange with AEAD ciphers only (what the strict profile and rustls
+ * accept), the certificate chain of @p cert_file (PEM, leaf first) and the key of @p key_file.
+ * nullptr and @p error (which file, OpenSSL's reason) when they do not load or do not match.
+ */
+ssl_ctx_ptr make_server_context(const std::string& cert_file, const std::string& key_file, std::string& error);
+
 /** Whether the server sent a CertificateRequest on this connection (so far). */
 bool certificate_requested(const SSL* ssl);
 

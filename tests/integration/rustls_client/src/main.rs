@@ -1,4 +1,8 @@
-//! rustls_client HOST PORT CAFILE [starttls] [TLS_NAME]
+//! rustls_client HOST PORT CAFILE [starttls] [TLS_NAME] [send FROM TO MESSAGE_FILE]
+//!
+//! With `send`, after the handshake it also sends MESSAGE_FILE (CRLF lines) from FROM to TO
+//! over that TLS connection (EHLO, MAIL, RCPT, DATA, QUIT) and adds "reply" (the server's
+//! reply to the final dot) to the JSON line (the relay tests, tests/integration/test_relay.py).
 //!
 //! A reference TLS client for postern's probe tests: rustls with its default
 //! configuration (`ClientConfig::builder().with_safe_defaults()`), trust roots
@@ -141,10 +145,93 @@ fn starttls(sock: &TcpStream) -> Result<(), String> {
     Ok(())
 }
 
+/// One SMTP reply read byte by byte from a TLS stream; returns (code, text).
+fn tls_reply<S: Read>(s: &mut S) -> Result<(u32, String), String> {
+    let mut all = String::new();
+    loop {
+        let mut line = Vec::new();
+        loop {
+            let mut b = [0u8; 1];
+            let n = s.read(&mut b).map_err(|e| format!("SMTP read over TLS: {}", e))?;
+            if n == 0 {
+                return Err(format!("SMTP: connection closed (after {:?})", all));
+            }
+            line.push(b[0]);
+            if b[0] == b'\n' {
+                break;
+            }
+        }
+        let line = String::from_utf8_lossy(&line).to_string();
+        all.push_str(&line);
+        let b = line.as_bytes();
+        if b.len() < 4 || !b[..3].iter().all(|c| c.is_ascii_digit()) {
+            return Err(format!("SMTP: malformed reply line {:?}", line));
+        }
+        if b[3] == b' ' || b[3] == b'\r' || b[3] == b'\n' {
+            return Ok((line[..3].parse().unwrap(), all));
+        }
+    }
+}
+
+fn command<S: Read + Write>(s: &mut S, line: &str, want: u32) -> Result<String, String> {
+    s.write_all(line.as_bytes()).map_err(|e| e.to_string())?;
+    s.flush().map_err(|e| e.to_string())?;
+    let (code, text) = tls_reply(s)?;
+    if code != want {
+        return Err(format!("SMTP {}: {}", line.trim_end(), text.trim_end()));
+    }
+    Ok(text)
+}
+
+/// EHLO (after reading the greeting on implicit TLS), MAIL, RCPT, DATA, the dot-stuffed message, QUIT.
+fn send_message<S: Read + Write>(s: &mut S, after_starttls: bool, from: &str, to: &str, message: &[u8]) -> Result<String, String> {
+    if !after_starttls {
+        let (code, text) = tls_reply(s)?;
+        if code != 220 {
+            return Err(format!("SMTP greeting: {}", text.trim_end()));
+        }
+    }
+    command(s, "EHLO rustls-client.invalid\r\n", 250)?;
+    command(s, &format!("MAIL FROM:<{}>\r\n", from), 250)?;
+    command(s, &format!("RCPT TO:<{}>\r\n", to), 250)?;
+    command(s, "DATA\r\n", 354)?;
+    let mut data = Vec::with_capacity(message.len() + 8);
+    let mut bol = true;
+    for &c in message {
+        if bol && c == b'.' {
+            data.push(b'.');
+        }
+        data.push(c);
+        bol = c == b'\n';
+    }
+    if !bol {
+        data.extend_from_slice(b"\r\n");
+    }
+    data.extend_from_slice(b".\r\n");
+    s.write_all(&data).map_err(|e| e.to_string())?;
+    s.flush().map_err(|e| e.to_string())?;
+    let (code, reply) = tls_reply(s)?;
+    if code != 250 {
+        return Err(format!("SMTP final dot: {}", reply.trim_end()));
+    }
+    let _ = command(s, "QUIT\r\n", 221);
+    Ok(reply)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    let mut args = args;
+    let mut send: Option<(String, String, String)> = None;
+    if let Some(i) = args.iter().position(|a| a == "send") {
+        if args.len() != i + 4 {
+            eprintln!("usage: ... send FROM TO MESSAGE_FILE");
+            std::process::exit(2);
+        }
+        send = Some((args[i + 1].clone(), args[i + 2].clone(), args[i + 3].clone()));
+        args.truncate(i);
+    }
     if args.len() < 4 || args.len() > 6 {
-        eprintln!("usage: rustls_client HOST PORT CAFILE [starttls] [TLS_NAME]");
+        eprintln!("usage: rustls_client HOST PORT CAFILE [starttls] [TLS_NAME] [send FROM TO MESSAGE_FILE]");
         std::process::exit(2);
     }
     let (host, port, cafile) = (&args[1], &args[2], &args[3]);
@@ -218,6 +305,21 @@ fn main() {
         .negotiated_cipher_suite()
         .map(|s| format!("{:?}", s.suite()))
         .unwrap_or_default();
+    if let Some((from, to, file)) = send {
+        let message = std::fs::read(&file).unwrap_or_else(|e| fail(&format!("{}: {}", file, e)));
+        let mut tls = rustls::StreamOwned::new(conn, sock);
+        match send_message(&mut tls, use_starttls, &from, &to, &message) {
+            Ok(reply) => println!(
+                "{{\"ok\": true, \"version\": {}, \"suite\": {}, \"tls_name\": {}, \"reply\": {}}}",
+                json_str(&version),
+                json_str(&suite),
+                json_str(&name),
+                json_str(reply.trim_end())
+            ),
+            Err(e) => fail(&e),
+        }
+        return;
+    }
     conn.send_close_notify();
     let _ = conn.complete_io(&mut sock);
     let _ = sock.read(&mut [0u8; 0]);
