@@ -221,34 +221,7 @@ class postgresql_store final : public store {
 
   std::optional<std::pair<lease, entry>> take_due(const std::string& worker, clock::time_point now,
                                                   std::chrono::seconds lease_for) override {
-    std::int64_t now_us = to_us(now);
-    lease l;
-    l.token = random_hex(16);
-    l.expires = from_us(to_us(now + lease_for));
-    transaction tx(*this);
-    // A lease that expired after committing(): the final dot may have gone out. Not retried silently.
-    exec("UPDATE postern_queue SET state = 'unknown', attempts = attempts + 1, last_attempt_us = lease_expires_us, "
-         "last_cause = 'smtp.outcome-unknown', "
-         "last_summary = 'the worker ' || coalesce(lease_owner, '?') || ' stopped after starting the final dot "
-         "(its lease expired): the message may have been delivered; queue retry sends it again', "
-         "lease_owner = NULL, lease_token = NULL, lease_expires_us = NULL, committing = false "
-         "WHERE id IN (SELECT id FROM postern_queue WHERE state = 'queued' AND committing "
-         "AND lease_expires_us <= $1::bigint FOR UPDATE SKIP LOCKED)",
-         {number(now_us)});
-    result r = exec(std::string("WITH due AS (SELECT id FROM postern_queue WHERE state = 'queued' "
-                                "AND next_attempt_us <= $1::bigint "
-                                "AND (lease_token IS NULL OR (lease_expires_us <= $1::bigint AND NOT committing)) "
-                                "ORDER BY next_attempt_us, seq LIMIT 1 FOR UPDATE SKIP LOCKED) "
-                                "UPDATE postern_queue q SET lease_owner = $2, lease_token = $3, "
-                                "lease_expires_us = $4::bigint, committing = false FROM due WHERE q.id = due.id "
-                                "RETURNING ") +
-                        qualified_columns(),
-                    {number(now_us), text(to_text(worker)), text(l.token), number(to_us(l.expires))});
-    tx.commit();
-    if (PQntuples(r.get()) == 0) return std::nullopt;
-    entry e = read_entry(r.get(), 0);
-    l.id = e.id;
-    return std::pair{std::move(l), std::move(e)};
+    return take(worker, now, lease_for, nullptr, nullptr);
   }
 
   bool committing(const lease& l) override {
@@ -370,6 +343,49 @@ class postgresql_store final : public store {
     bool done_ = false;
   };
 
+  // take_due(), and take_due_for() when @p account is given: only messages of that account and
+  // exactly that delivery JSON (one connection carries them all).
+  std::optional<std::pair<lease, entry>> take(const std::string& worker, clock::time_point now,
+                                              std::chrono::seconds lease_for, const std::string* account,
+                                              const std::string* delivery) {
+    std::int64_t now_us = to_us(now);
+    lease l;
+    l.token = random_hex(16);
+    l.expires = from_us(to_us(now + lease_for));
+    transaction tx(*this);
+    // A lease that expired after committing(): the final dot may have gone out. Not retried silently.
+    exec("UPDATE postern_queue SET state = 'unknown', attempts = attempts + 1, last_attempt_us = lease_expires_us, "
+         "last_cause = 'smtp.outcome-unknown', "
+         "last_summary = 'the worker ' || coalesce(lease_owner, '?') || ' stopped after starting the final dot "
+         "(its lease expired): the message may have been delivered; queue retry sends it again', "
+         "lease_owner = NULL, lease_token = NULL, lease_expires_us = NULL, committing = false "
+         "WHERE id IN (SELECT id FROM postern_queue WHERE state = 'queued' AND committing "
+         "AND lease_expires_us <= $1::bigint FOR UPDATE SKIP LOCKED)",
+         {number(now_us)});
+    std::vector<param> params = {number(now_us), text(to_text(worker)), text(l.token), number(to_us(l.expires))};
+    std::string only;
+    if (account && delivery) {
+      only = "AND account = $5 AND delivery = $6 ";
+      params.push_back(text(to_text(*account)));
+      params.push_back(text(to_text(*delivery)));
+    }
+    result r = exec("WITH due AS (SELECT id FROM postern_queue WHERE state = 'queued' "
+                    "AND next_attempt_us <= $1::bigint "
+                    "AND (lease_token IS NULL OR (lease_expires_us <= $1::bigint AND NOT committing)) " +
+                        only +
+                        "ORDER BY next_attempt_us, seq LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                        "UPDATE postern_queue q SET lease_owner = $2, lease_token = $3, "
+                        "lease_expires_us = $4::bigint, committing = false FROM due WHERE q.id = due.id "
+                        "RETURNING " +
+                        qualified_columns(),
+                    params);
+    tx.commit();
+    if (PQntuples(r.get()) == 0) return std::nullopt;
+    entry e = read_entry(r.get(), 0);
+    l.id = e.id;
+    return std::pair{std::move(l), std::move(e)};
+  }
+
   std::string where() const { return "queue " + location_; }
 
   // libpq's messages do not contain the password; removed anyway, should a server echo it.
@@ -411,6 +427,8 @@ class postgresql_store final : public store {
       conn_ = nullptr;
       throw store_error(where() + ": cannot connect: " + why);
     }
+    // The server's NOTICEs ("relation … already exists, skipping") are not for postern's users.
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
     session_settings();
   }
 
