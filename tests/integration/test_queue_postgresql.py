@@ -62,6 +62,5 @@ class QueueOnPostgreSQL(queue_cases.QueueCases, harness.PosternTestCase):
         return PG.create_database("queue_" + name)
 
 
-
 if __name__ == "__main__":
     unittest.main()
