@@ -56,6 +56,7 @@ CREATE TABLE postern_queue (
 );
 CREATE INDEX postern_queue_due ON postern_queue (next_attempt_us, seq) WHERE state = 'queued';
 CREATE INDEX postern_queue_created ON postern_queue (created_us, seq);
+CREATE INDEX postern_queue_committing ON postern_queue (lease_expires_us) WHERE committing;
 )sql";
 
 // The columns read_entry() expects, in its order.
