@@ -69,6 +69,10 @@ void apply_account(send_args& a, const plan::account& acc, const explicit_flags&
   if (!given.ehlo && !acc.ehlo.empty()) a.ehlo = acc.ehlo;
   if (!given.timeout && acc.timeout > 0) a.timeout = acc.timeout;
   if (!given.proxy && !acc.proxy.empty()) a.proxy = acc.proxy;
+  // The queue (docs/queue.md): --queue on the command line wins.
+  if (a.queue_mode.empty()) a.queue_mode = acc.queue;
+  if (a.queue_location.empty()) a.queue_location = acc.queue_location;
+  a.account_name = acc.name;
   // DKIM: each --dkim-* flag given on the command line wins over the account's setting.
   if (a.dkim_domain.empty()) a.dkim_domain = acc.dkim_domain;
   if (a.dkim_selector.empty()) a.dkim_selector = acc.dkim_selector;

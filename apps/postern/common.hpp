@@ -70,6 +70,11 @@ struct send_args {
   bool json = false, verbose = false;
   // DKIM (dkim_command.cpp): --dkim-* flags or the account's dkim-* settings; "" = not given.
   std::string dkim_domain, dkim_selector, dkim_key, dkim_canon, dkim_headers;
+  // The durable queue (queue_command.cpp, docs/queue.md).
+  std::string queue_mode;      ///< "on-failure", "always", "never" or "" (never): --queue, the account's `queue`
+  std::string queue_location;  ///< --queue=FILE|URL, the account's `queue-location`; "" = the default
+  std::string account_name;    ///< the account used, recorded with a queued message
+  std::string origin;          ///< who queues: "send", "sendmail"
 };
 
 /** The server, route, TLS, auth, proxy and memory options of send and bulk (request.cpp); also -v. */
@@ -96,6 +101,18 @@ command add_hosts_command(CLI::App& app);     ///< `postern hosts`: the host mem
 command add_accounts_command(CLI::App& app);  ///< `postern accounts`: the accounts of the config file
 command add_watch_command(CLI::App& app);     ///< `postern watch`: what changed on watched servers
 command add_dkim_command(CLI::App& app);      ///< `postern dkim keygen`
+command add_queue_command(CLI::App& app);     ///< `postern queue`: the durable queue
+
+// -- the queue for send and sendmail mode (queue_command.cpp, docs/queue.md) -------------------
+
+/** DKIM-signs @p q's messages now and clears q.dkim, so the queued bytes are the bytes sent. */
+void sign_for_queue(client::request& q);
+/**
+ * With a.queue_mode "always": queues every message of @p q and returns 0. With "on-failure" and a
+ * @p failed submission: queues the messages that failed temporarily; returns 0 when nothing else
+ * is left to report, nullopt when the caller reports (a success, or permanent failures).
+ */
+std::optional<int> send_through_queue(const send_args& a, client::request& q, const client::report* failed);
 
 // -- DKIM for send and sendmail mode (dkim_command.cpp, docs/dkim.md) --------------------------
 

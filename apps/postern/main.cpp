@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
                                 add_tls_profile_command(app), add_probe_command(app),
                                 add_accounts_command(app),    add_hosts_command(app),
                                 add_bulk_command(app),        add_dkim_command(app),
-                                add_watch_command(app)};
+                                add_watch_command(app),       add_queue_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

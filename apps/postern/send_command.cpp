@@ -159,7 +159,17 @@ int run_send(const send_args& a) {
       std::cerr << "postern: " << f.summary << "\n";
   };
 
+  const bool queued = a.queue_mode == "on-failure" || a.queue_mode == "always";
+  if (queued) {
+    sign_for_queue(q);  // the bytes queued are the bytes tried now
+    if (a.queue_mode == "always") return *send_through_queue(a, q, nullptr);
+  }
   const client::report rep = client::submit(q);
+  if (queued && !rep.ok()) {
+    if (a.verbose)
+      for (const auto& e : rep.delivery.transcript) print_transcript_event(e);
+    if (auto rc = send_through_queue(a, q, &rep)) return *rc;
+  }
   const send::report& r = rep.delivery;
   if (a.verbose)
     for (const auto& e : r.transcript) print_transcript_event(e);
@@ -237,13 +247,20 @@ command add_send_command(CLI::App& app) {
   send_cmd->add_flag("--no-chunking", a->no_chunking, "always DATA, never BDAT (RFC 3030)");
   send_cmd->add_option("files", a->files, "RFC 5322 message files ('-' for stdin), sent over one connection");
   send_cmd->add_flag("--json", a->json, "print one JSON result object");
+  send_cmd->add_flag("--queue{@default}", a->queue_location,
+                     "a temporary failure queues the message (exit 0); --queue=FILE|URL names the queue");
   add_dkim_options(*send_cmd, *a);
   auto acct = add_account_options(*send_cmd);
   return {send_cmd, [a, send_cmd, acct] {
             a->have_subject = send_cmd->count("--subject") > 0;
             a->have_text = send_cmd->count("--text") > 0;
             a->have_html = send_cmd->count("--html") > 0;
+            if (send_cmd->count("--queue") > 0) {
+              a->queue_mode = "on-failure";
+              if (a->queue_location == "@default") a->queue_location.clear();  // the account's, or the default
+            }
             apply_account_options(*acct, *send_cmd, *a);
+            if (a->origin.empty()) a->origin = "send";
             return run_send(*a);
           }};
 }

@@ -236,6 +236,7 @@ int run(int argc, char** argv) {
   a.dsn_notify = s.dsn_notify;
   a.dsn_ret = s.dsn_ret;
   a.dsn_envid = s.dsn_envid;
+  a.origin = "sendmail";
   quiet_stdout quiet(!s.verbose);
   return run_send(a);
 }

@@ -15,12 +15,14 @@
 namespace postern::plan {
 namespace {
 
-constexpr std::array<std::string_view, 26> known_keys{
+constexpr std::array<std::string_view, 29> known_keys{
     "defaults", "account", "default", "host", "port", "mode", "tls-profile", "allow", "user",
     "password-command", "password-file", "auth", "from", "tls-name", "ca-file", "ports", "ehlo", "timeout",
     "client-cert", "client-key", "proxy",
     // DKIM signing (docs/dkim.md)
-    "dkim-domain", "dkim-selector", "dkim-key", "dkim-canon", "dkim-headers"};
+    "dkim-domain", "dkim-selector", "dkim-key", "dkim-canon", "dkim-headers",
+    // the durable queue (docs/queue.md)
+    "queue", "queue-location", "bounce-to"};
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
@@ -252,6 +254,14 @@ class parser {
       a.dkim_canon = value;
     } else if (key == "dkim-headers") {
       a.dkim_headers = value;
+    } else if (key == "queue") {
+      if (value != "on-failure" && value != "always" && value != "never")
+        return fail("queue takes on-failure, always or never, not '" + value + "'");
+      a.queue = value;
+    } else if (key == "queue-location") {
+      a.queue_location = value;
+    } else if (key == "bounce-to") {
+      a.bounce_to = value;
     } else if (key == "proxy") {
       // "none" undoes a proxy that `defaults` set.
       std::string why;

@@ -225,6 +225,22 @@ class postgresql_store final : public store {
     return take(worker, now, lease_for, nullptr, nullptr);
   }
 
+  std::optional<std::pair<lease, entry>> take_due_for(const std::string& worker, clock::time_point now,
+                                                      std::chrono::seconds lease_for, const std::string& account,
+                                                      const std::string& delivery) override {
+    return take(worker, now, lease_for, &account, &delivery);
+  }
+
+  std::vector<std::pair<status, std::size_t>> counts() override {
+    result r = exec("SELECT state, count(*) FROM postern_queue GROUP BY state", {});
+    std::vector<std::pair<status, std::size_t>> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      if (auto s = state_from_word(PQgetvalue(r.get(), i, 0)))
+        out.emplace_back(*s, static_cast<std::size_t>(std::stoull(PQgetvalue(r.get(), i, 1))));
+    }
+    return out;
+  }
+
   bool committing(const lease& l) override {
     return changed(exec("UPDATE postern_queue SET committing = true WHERE id = $1 AND lease_token = $2 "
                         "AND state = 'queued'",

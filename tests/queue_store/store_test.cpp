@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -74,7 +75,8 @@ class StoreTest : public ::testing::Test {
     q_ = open();
   }
 
-  std::unique_ptr<store> open() { return open_postgresql(location_); }
+  // Through open_store(), as postern opens it: a postgresql:// URL goes to the PostgreSQL store.
+  std::unique_ptr<store> open() { return open_store(location_); }
 
   std::string schema_, location_;
   std::unique_ptr<store> q_;
@@ -327,6 +329,54 @@ TEST_F(StoreTest, ListIsOldestFirstWithStatesAndLimit) {
   EXPECT_EQ(both.size(), 5u);
   EXPECT_TRUE(q_->list({{status::failed, status::unknown}, 0}).empty());
   EXPECT_EQ(q_->next_due(), t0);
+}
+
+TEST_F(StoreTest, OpenStoreTakesBothSchemes) {
+  std::string url = location_;
+  ASSERT_EQ(url.rfind("postgresql://", 0), 0u) << url;
+  std::string short_scheme = "postgres://" + url.substr(std::string("postgresql://").size());
+  auto q = open_store(short_scheme);
+  EXPECT_EQ(q->location(), redact_postgresql_url(short_scheme));
+  std::string id = q->add(sample(), t0);
+  EXPECT_TRUE(q_->get(id));  // the same table
+}
+
+TEST_F(StoreTest, TakeDueForOnlyTheSameAccountAndDelivery) {
+  new_message other = sample();
+  other.account = "private";
+  std::string a = q_->add(other, t0);
+  new_message route = sample();
+  route.delivery = R"({"server":"127.0.0.1:465","tls":true})";
+  std::string b = q_->add(route, t0 + 1s);
+  std::string c = q_->add(sample(), t0 + 2s);
+  const new_message m = sample();
+  auto l = q_->take_due_for("w1", t0 + 1min, 60s, m.account, m.delivery);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->first.id, c);
+  EXPECT_FALSE(q_->take_due_for("w1", t0 + 1min, 60s, m.account, m.delivery));
+  auto l2 = q_->take_due_for("w1", t0 + 1min, 60s, "private", m.delivery);
+  ASSERT_TRUE(l2);
+  EXPECT_EQ(l2->first.id, a);
+  auto l3 = q_->take_due("w1", t0 + 1min, 60s);
+  ASSERT_TRUE(l3);
+  EXPECT_EQ(l3->first.id, b);
+}
+
+TEST_F(StoreTest, CountsPerState) {
+  std::string a = q_->add(sample(), t0);
+  std::string b = q_->add(sample(), t0);
+  q_->add(sample(), t0);
+  ASSERT_TRUE(q_->hold(a));
+  auto l = q_->take_due("w1", t0, 60s);
+  ASSERT_TRUE(l);
+  ASSERT_TRUE(q_->finish(l->first, outcome{}, t0));
+  std::map<status, std::size_t> c;
+  for (auto [s, n] : q_->counts()) c[s] = n;
+  EXPECT_EQ(c[status::held], 1u);
+  EXPECT_EQ(c[status::delivered], 1u);
+  EXPECT_EQ(c[status::queued], 1u);
+  EXPECT_EQ(c[status::failed], 0u);
+  (void)b;
 }
 
 // Two (here four) workers on separate connections, racing: every message is taken exactly once.

@@ -44,6 +44,9 @@ struct account {
   std::string dkim_key;          ///< PEM private key file (`dkim-key`)
   std::string dkim_canon;        ///< `dkim-canon`, e.g. "relaxed/relaxed"; "" = relaxed/relaxed
   std::string dkim_headers;      ///< `dkim-headers`, "from:to:subject"; "" = the default list
+  std::string queue;           ///< `queue`: "on-failure", "always", "never"; "" = never (docs/queue.md)
+  std::string queue_location;  ///< `queue-location`: a queue file or postgresql:// URL; "" = the default
+  std::string bounce_to;       ///< `bounce-to`: where bounce messages go ("sender": the envelope sender)
   std::size_t line = 0;          ///< where `account NAME` is, for messages
 };
 

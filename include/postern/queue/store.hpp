@@ -152,6 +152,28 @@ class store {
 
   /** Where it is, for messages: the file path, or the URL without its password. */
   virtual std::string location() const = 0;
+
+  // Added with the SQLite store (not pure: a store without them still works, only slower).
+
+  /** Like take_due(), but only a message with this @p account and exactly this @p delivery JSON,
+      so a worker can carry several messages over one connection. The default finds none. */
+  virtual std::optional<std::pair<lease, entry>> take_due_for(const std::string& worker, clock::time_point now,
+                                                              std::chrono::seconds lease_for,
+                                                              const std::string& account,
+                                                              const std::string& delivery) {
+    (void)worker, (void)now, (void)lease_for, (void)account, (void)delivery;
+    return std::nullopt;
+  }
+  /** How many entries are in each state (delivered ones included), for `queue list` and metrics. */
+  virtual std::vector<std::pair<status, std::size_t>> counts() {
+    std::vector<std::pair<status, std::size_t>> out;
+    for (status s : {status::queued, status::held, status::unknown, status::failed, status::delivered}) {
+      filter f;
+      f.states = {s};
+      out.emplace_back(s, list(f).size());
+    }
+    return out;
+  }
 };
 
 /** `$XDG_STATE_HOME/postern/queue.sqlite` (`~/.local/state/…` when unset). */
