@@ -6,11 +6,14 @@ an expired lease after committing → unknown, concurrent takers on separate con
 schema created once by processes opening at once, a lost connection, and passwords kept out of
 every message.
 
-QueueOnPostgreSQL runs the store-independent cases of queue_cases.py with the queue in a fresh
-PostgreSQL database each: three `postern queue run` processes drain 5,000 messages (none twice,
-none left behind, counted by Message-ID at aiosmtpd), and `queue run` killed with SIGKILL at
-random points during 500 deliveries, restarted: each message delivered once or listed unknown.
+QueueOnPostgreSQL is test_queue.Queue (the queue's integration tests, written for SQLite) with the
+queue in a fresh PostgreSQL database per test instead of a file: the same commands must behave the
+same. Among them: three `postern queue run` processes drain 5,000 messages (none twice, none left
+behind, counted by Message-ID at the server), and `queue run` killed with SIGKILL at random points
+during 500 deliveries, restarted: each message delivered once or listed unknown. On top, nothing
+postern prints holds the password of the URL it was given.
 """
+import itertools
 import os
 import re
 import shutil
@@ -18,16 +21,16 @@ import subprocess
 import unittest
 
 import harness
-import queue_cases
+import test_queue
 from harness_postgresql import PASSWORD, PostgreSQL
+
+DATABASES = itertools.count(1)
 
 
 def setUpModule():
-    global PG, CERTS, SMTP
+    global PG
     harness.require_postern()
     PG = unittest.enterModuleContext(PostgreSQL())
-    CERTS = unittest.enterModuleContext(harness.Certs(variants=False))
-    SMTP = unittest.enterModuleContext(harness.Aiosmtpd(CERTS))
 
 
 def store_test_bin():
@@ -54,13 +57,17 @@ class StoreSemantics(unittest.TestCase):
         self.assertNotIn("SKIPPED", out)
 
 
-class QueueOnPostgreSQL(queue_cases.QueueCases, harness.PosternTestCase):
-    smtp = property(lambda self: SMTP)
-    secret = PASSWORD  # in every URL given to postern; never in what it prints
+class QueueOnPostgreSQL(test_queue.Queue):
+    """Every test of test_queue.Queue, on PostgreSQL."""
 
-    def queue_location(self, name):
-        return PG.create_database("queue_" + name)
+    def setUp(self):
+        super().setUp()
+        self.qfile = PG.create_database(f"queue_{next(DATABASES)}")  # a URL where Queue has a file
 
+    def postern(self, args, data=None, timeout=600):
+        res = super().postern(args, data, timeout)
+        self.assertNotIn(PASSWORD, res.stdout + res.stderr, "postern printed the queue's password" + res.describe())
+        return res
 
 if __name__ == "__main__":
     unittest.main()
