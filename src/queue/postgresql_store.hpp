@@ -4,8 +4,8 @@
 // postgresql:// and postgres:// locations; the semantics are those of include/postern/queue/store.hpp.
 #include <memory>
 #include <string>
-#include <string_view>
 
+#include "postern/queue/postgresql_url.hpp"
 #include "postern/queue/store.hpp"
 
 namespace postern::queue {
@@ -14,9 +14,5 @@ namespace postern::queue {
     the store. One connection per store: use one store per thread. Throws store_error naming the
     location (without its password) and PostgreSQL's reason. */
 std::unique_ptr<store> open_postgresql(const std::string& url);
-
-/** @p url without the password: the `:secret` of `user:secret@` and any `password=` query
-    parameter are removed. Everything else is kept as written. */
-std::string redact_postgresql_url(std::string_view url);
 
 }  // namespace postern::queue
