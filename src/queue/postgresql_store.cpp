@@ -450,8 +450,10 @@ class postgresql_store final : public store {
   }
 
   void session_settings() {
-    // Durable on return: a server configured with synchronous_commit=off would lose the last commits.
-    exec("SET synchronous_commit TO on", {});
+    // Durable on return: a server (or role) configured with synchronous_commit=off could lose the
+    // last commits in a crash. Any other setting (local, remote_write, on, remote_apply) is kept.
+    result r = exec("SHOW synchronous_commit", {});
+    if (std::strcmp(PQgetvalue(r.get(), 0, 0), "off") == 0) exec("SET synchronous_commit TO on", {});
     exec("SET client_encoding TO 'UTF8'", {});
     exec("SET TIME ZONE 'UTC'", {});
   }
