@@ -10,6 +10,7 @@
 
 #include "common.hpp"
 #include "postern/dkim/sign.hpp"
+#include "postern/mime/addresses.hpp"
 #include "postern/mime/message.hpp"
 #include "postern/queue/delivery.hpp"
 #include "postern/queue/schedule.hpp"
@@ -115,7 +116,7 @@ int do_list(queue_cli& a) {
   if (a.json_out) {
     json arr = json::array();
     for (const auto& e : entries) arr.push_back(entry_json(e));
-    std::cout << json{{"queue", q->location()}, {"messages", arr}}.dump(2) << "\n";
+    std::cout << json{{"ok", true}, {"queue", q->location()}, {"messages", arr}}.dump(2) << "\n";
     return 0;
   }
   if (entries.empty()) {
@@ -142,6 +143,7 @@ int do_show(queue_cli& a) {
   if (a.json_out) {
     json j = entry_json(*e);
     j["delivery"] = json::parse(e->message.delivery, nullptr, false);
+    j["ok"] = true;
     std::cout << j.dump(2) << "\n";
     return 0;
   }

@@ -117,6 +117,7 @@ TEST_F(SqliteStore, ExpiredLeaseIsTakenAgainUnlessCommitting) {
   // The dead workers' leases are stale.
   EXPECT_FALSE(q_->committing(ta->first));
   EXPECT_FALSE(q_->finish(tb->first, outcome{}, t0 + seconds(31)));
+  ASSERT_TRUE(q_->finish(again->first, outcome{}, t0 + seconds(31)));
   // Only retry() sends an unknown one again.
   EXPECT_TRUE(q_->retry(b, t0 + seconds(40)));
   auto tb2 = q_->take_due("w", t0 + seconds(40), seconds(10));
@@ -133,14 +134,14 @@ TEST_F(SqliteStore, HoldReleaseDrop) {
   EXPECT_EQ(q_->list({{status::held}, 0}).size(), 1u);
   EXPECT_TRUE(q_->release(id, t0 + seconds(6)));
   EXPECT_FALSE(q_->release(id, t0 + seconds(6)));
-  auto t = q_->take_due("w", clock::now(), seconds(600));
+  auto t = q_->take_due("w", t0 + seconds(6), seconds(600));
   ASSERT_TRUE(t);
   EXPECT_FALSE(q_->drop(id));  // leased
   EXPECT_FALSE(q_->hold(id));  // leased
   outcome f;
   f.next = status::failed;
   f.cause = "smtp.rejected";
-  ASSERT_TRUE(q_->finish(t->first, f, clock::now()));
+  ASSERT_TRUE(q_->finish(t->first, f, t0 + seconds(7)));
   EXPECT_EQ(q_->list({{status::failed}, 0}).size(), 1u);
   EXPECT_TRUE(q_->drop(id));
   EXPECT_FALSE(q_->drop(id));
