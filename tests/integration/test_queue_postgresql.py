@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import unittest
 
 import harness
@@ -68,6 +69,40 @@ class QueueOnPostgreSQL(test_queue.Queue):
         res = super().postern(args, data, timeout)
         self.assertNotIn(PASSWORD, res.stdout + res.stderr, "postern printed the queue's password" + res.describe())
         return res
+
+class DatabaseDown(harness.PosternTestCase):
+    """A queue whose database cannot be reached: the cause is named, the password is not, and a
+    message that could not be queued is not reported as accepted (sendmail mode exits 75)."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="postern-pg-down-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        closed = harness.closed_port()
+        self.url = f"postgresql://postern:{PASSWORD}@127.0.0.1:{closed}/queue?connect_timeout=5"
+        self.shown = f"postgresql://postern@127.0.0.1:{closed}/queue?connect_timeout=5"
+
+    def assertNamesCause(self, res):
+        self.assertNotIn(PASSWORD, res.stdout + res.stderr, res.describe())
+        self.assertIn(self.shown, res.stderr, res.describe())
+        self.assertIn("refused", res.stderr, res.describe())
+
+    def test_queue_list_names_the_database_and_its_reason(self):
+        res = harness.run_postern(["queue", "list", "--queue", self.url])
+        self.assertFailure(res, 75, "queue.unavailable")
+        self.assertNamesCause(res)
+
+    def test_sendmail_with_relay_and_database_down_does_not_claim_queued(self):
+        config = os.path.join(self.tmp, "config")
+        with open(config, "w") as f:
+            f.write(f"account local\n  host 127.0.0.1\n  port {harness.closed_port()}\n  mode plain\n"
+                    f"  from sender@example.org\n  queue on-failure\n  queue-location {self.url}\n"
+                    "default local\n")
+        msg = b"From: sender@example.org\r\nTo: r@example.net\r\nSubject: down\r\n\r\nbody\r\n"
+        res = harness.run_postern(["-C", config, "-t", "-i"], input=msg)
+        self.assertFailure(res, 75, "queue.unavailable")
+        self.assertNotIn("queued ", res.stderr, res.describe())
+        self.assertNamesCause(res)
+
 
 if __name__ == "__main__":
     unittest.main()
