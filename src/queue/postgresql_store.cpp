@@ -410,10 +410,17 @@ class postgresql_store final : public store {
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     for (std::size_t p; password_.size() >= 3 && (p = msg.find(password_)) != std::string::npos;)
       msg.replace(p, password_.size(), "***");
-    for (char& c : msg) {
-      if (c == '\n') c = ' ';
+    // libpq's messages are lines ("…failed: Connection refused\n\tIs the server running…"): one line.
+    std::string line;
+    for (std::size_t i = 0; i < msg.size(); ++i) {
+      if (msg[i] != '\n') {
+        line += msg[i];
+        continue;
+      }
+      while (i + 1 < msg.size() && (msg[i + 1] == '\t' || msg[i + 1] == ' ')) ++i;
+      line += "; ";
     }
-    return msg;
+    return line;
   }
 
   void find_password() {

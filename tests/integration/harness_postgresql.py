@@ -113,6 +113,14 @@ class PostgreSQL:
             raise RuntimeError(f"psql {sql!r} failed ({r.returncode}): {r.stderr}{self.log_tail()}")
         return r.stdout.strip()
 
+    def crash_and_restart(self):
+        """The server stops as in a crash (pg_ctl stop -m immediate: every connection is cut, the
+        next start recovers from the WAL) and starts again on the same port."""
+        pg_ctl = os.path.join(self.bindir, "pg_ctl")
+        self._server([pg_ctl, "-D", self.data, "-m", "immediate", "-w", "-t", "60", "stop"])
+        self._server([pg_ctl, "-D", self.data, "-l", self.log_file, "-w", "-t", "60", "start"])
+        harness.wait_listening(harness.LOOPBACK4, self.port, timeout=30)
+
     def log_tail(self, n=40):
         try:
             with open(self.log_file, errors="replace") as f:

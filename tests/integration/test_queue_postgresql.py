@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 import harness
@@ -64,6 +65,40 @@ class QueueOnPostgreSQL(test_queue.Queue):
     def setUp(self):
         super().setUp()
         self.qfile = PG.create_database(f"queue_{next(DATABASES)}")  # a URL where Queue has a file
+
+    def test_database_crash_during_deliveries(self):
+        """PostgreSQL crashes and comes back while a worker delivers 300 messages: the worker stops
+        with queue.store naming the lost connection; restarted, it delivers the rest, and every
+        message arrived exactly once or is listed unknown."""
+        port = harness.free_port()
+        ids = self.queue_many(300, port)
+        with test_queue.FaultyAt("reject-some", port) as server:
+            p = self.run_proc("--lease", "3")
+            while len(os.listdir(server.store.path)) < 60 and p.poll() is None:
+                time.sleep(0.02)
+            self.assertIsNone(p.poll(), "the worker finished before the crash: the test proved nothing")
+            PG.crash_and_restart()
+            _, err = p.communicate(timeout=600)
+            err = err.decode(errors="replace")
+            self.assertNotIn(PASSWORD, err)
+            if p.returncode != 0:
+                self.assertIn("[queue.store]", err)
+                self.assertIn("connection", err)
+            for _ in range(20):
+                if not any(m["state"] == "queued" for m in self.listing()):
+                    break
+                time.sleep(3.5)  # leases of the stopped worker expire
+                self.assertOk(self.queue("run", "--lease", "3"))
+            listed = {m["message_id"]: m["state"] for m in self.listing("--all")}
+            stored = self.stored_ids(server)
+            self.assertEqual([k for k, v in stored.items() if v > 1], [], "delivered twice")
+            self.assertEqual(set(listed), set(ids))
+            wrong = {k: (v, stored.get(k, 0)) for k, v in listed.items()
+                     if not (v == "delivered" and stored.get(k) == 1 or v == "unknown")}
+            self.assertEqual(wrong, {}, "neither delivered once nor unknown")
+            print(f"\n  crash test: worker exit {p.returncode}, "
+                  f"{sum(v == 'delivered' for v in listed.values())} delivered, "
+                  f"{sum(v == 'unknown' for v in listed.values())} unknown; {err.strip()[:300]}", flush=True)
 
     def postern(self, args, data=None, timeout=600):
         res = super().postern(args, data, timeout)
