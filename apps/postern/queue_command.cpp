@@ -90,7 +90,8 @@ std::string join(const std::vector<std::string>& v) {
                           iso(*e->lease_expires) + "); try again later",
                       EX_TEMPFAIL};
   throw usage_error{"queue.wrong-state",
-                    std::string("cannot ") + what + " " + id + ": it is " + queue::to_string(e->state), EX_DATAERR};
+                    std::string("cannot ") + what + " " + id + ": it is " + queue::to_string(e->state),
+                    EX_DATAERR};
 }
 
 struct queue_cli {
@@ -103,15 +104,17 @@ struct queue_cli {
 };
 
 void add_location(CLI::App& c, queue_cli& a) {
-  c.add_option("--queue", a.location, "queue file or postgresql:// URL (default $XDG_STATE_HOME/postern/queue.sqlite)");
+  c.add_option("--queue", a.location,
+               "queue file or postgresql:// URL (default $XDG_STATE_HOME/postern/queue.sqlite)");
 }
 
 int do_list(queue_cli& a) {
   auto q = open_queue(a.location);
   queue::filter f;
   if (a.failed) f.states = {queue::status::failed};
-  if (a.all) f.states = {queue::status::queued, queue::status::held, queue::status::unknown, queue::status::failed,
-                         queue::status::delivered};
+  if (a.all)
+    f.states = {queue::status::queued, queue::status::held, queue::status::unknown, queue::status::failed,
+                queue::status::delivered};
   const auto entries = q->list(f);
   if (a.json_out) {
     json arr = json::array();
@@ -120,14 +123,15 @@ int do_list(queue_cli& a) {
     return 0;
   }
   if (entries.empty()) {
-    std::cout << "postern: " << (a.failed ? "no failed messages" : "the queue is empty") << " (" << q->location()
-              << ")\n";
+    std::cout << "postern: " << (a.failed ? "no failed messages" : "the queue is empty") << " ("
+              << q->location() << ")\n";
     return 0;
   }
   for (const auto& e : entries) {
     std::cout << e.id << "  " << std::left << std::setw(9) << queue::to_string(e.state) << " attempts "
-              << e.attempts << "  " << (e.message.envelope.mail_from.empty() ? "<>" : e.message.envelope.mail_from)
-              << " -> " << join(e.message.envelope.rcpt_to) << "\n";
+              << e.attempts << "  "
+              << (e.message.envelope.mail_from.empty() ? "<>" : e.message.envelope.mail_from) << " -> "
+              << join(e.message.envelope.rcpt_to) << "\n";
     if (e.state == queue::status::queued) std::cout << "    next attempt " << iso(e.next_attempt) << "\n";
     if (!e.last_cause.empty())
       std::cout << "    [" << e.last_cause << "] " << one_line(e.last_summary)
@@ -165,7 +169,8 @@ int do_change(queue_cli& a, const char* what) {
     std::cout << "postern: " << n << " message" << (n == 1 ? "" : "s") << " queued again\n";
     return 0;
   }
-  if (a.id.empty()) throw usage_error{"usage", std::string("queue ") + what + " needs a message ID", EX_USAGE};
+  if (a.id.empty())
+    throw usage_error{"usage", std::string("queue ") + what + " needs a message ID", EX_USAGE};
   bool ok = false;
   if (w == "retry") ok = q->retry(a.id, clock::now());
   if (w == "drop") ok = q->drop(a.id);
@@ -173,7 +178,10 @@ int do_change(queue_cli& a, const char* what) {
   if (w == "release") ok = q->release(a.id, clock::now());
   if (!ok) explain_refusal(*q, a.id, what);
   std::cout << "postern: " << a.id << ": "
-            << (w == "retry" ? "queued again, due now" : w == "drop" ? "dropped" : w == "hold" ? "held" : "released")
+            << (w == "retry"  ? "queued again, due now"
+                : w == "drop" ? "dropped"
+                : w == "hold" ? "held"
+                              : "released")
             << "\n";
   return 0;
 }
@@ -216,14 +224,16 @@ int do_run(queue_cli& a) {
     else if (out.next == queue::status::delivered)
       std::cout << "delivered: " << one_line(out.reply);
     else if (out.next == queue::status::queued)
-      std::cout << "queued again for " << iso(out.retry_at) << ": [" << out.cause << "] " << one_line(out.summary);
+      std::cout << "queued again for " << iso(out.retry_at) << ": [" << out.cause << "] "
+                << one_line(out.summary);
     else
       std::cout << queue::to_string(out.next) << ": [" << out.cause << "] " << one_line(out.summary);
     std::cout << "\n" << std::flush;
   };
   auto print_counts = [](const queue::run_counts& n) {
-    std::cerr << "postern: queue run: " << n.delivered << " delivered, " << n.retried << " queued again, " << n.failed
-              << " failed, " << n.unknown << " unknown" << (n.stale ? ", " + std::to_string(n.stale) + " lost leases" : "")
+    std::cerr << "postern: queue run: " << n.delivered << " delivered, " << n.retried << " queued again, "
+              << n.failed << " failed, " << n.unknown << " unknown"
+              << (n.stale ? ", " + std::to_string(n.stale) + " lost leases" : "")
               << (n.bounces ? ", " + std::to_string(n.bounces) + " bounces" : "") << "\n";
   };
   try {
@@ -273,14 +283,16 @@ std::optional<int> send_through_queue(const send_args& a, client::request& q, co
     bool permanent = false;
     for (std::size_t i = 0; i < q.messages.size(); ++i) {
       // Messages the connection never reached share the run's cause.
-      const queue::verdict v = i < r.messages.size() ? queue::classify(r.messages[i]) : queue::classify_cause(failed->cause());
+      const queue::verdict v =
+          i < r.messages.size() ? queue::classify(r.messages[i]) : queue::classify_cause(failed->cause());
       if (v == queue::verdict::retry)
         to_queue.push_back(i);
       else if (v != queue::verdict::delivered)
         permanent = true;
     }
     // A problem with the request itself is reported as it is, never queued.
-    if (r.error && (r.error->code == "usage" || r.error->code == "input" || r.error->code == "config")) return std::nullopt;
+    if (r.error && (r.error->code == "usage" || r.error->code == "input" || r.error->code == "config"))
+      return std::nullopt;
     if (to_queue.empty()) return std::nullopt;
     if (permanent) {
       // Queue the temporary ones, report the rest as send does.
@@ -313,8 +325,8 @@ std::optional<int> send_through_queue(const send_args& a, client::request& q, co
     }
     std::cerr << "postern: queued " << id << " in " << store->location();
     if (failed && failed->delivery.error)
-      std::cerr << " after a temporary failure [" << failed->delivery.error->code << "]: "
-                << one_line(failed->delivery.error->summary);
+      std::cerr << " after a temporary failure [" << failed->delivery.error->code
+                << "]: " << one_line(failed->delivery.error->summary);
     std::cerr << "; `postern queue run` delivers it\n";
   }
   if (!always && to_queue.size() < q.messages.size()) return std::nullopt;  // the caller reports the rest
@@ -353,7 +365,8 @@ command add_queue_command(CLI::App& app) {
   run->add_option("--retry-max", a->retry_max, "longest delay between retries, seconds (default 3600)");
   run->add_option("--retry-factor", a->retry_factor, "each delay is this times the one before (default 2)");
   run->add_option("--jitter", a->jitter, "delays vary by this fraction either way (default 0.2)");
-  run->add_option("--give-up", a->give_up, "age in seconds after which a message fails (default 432000: 5 days)");
+  run->add_option("--give-up", a->give_up,
+                  "age in seconds after which a message fails (default 432000: 5 days)");
   run->add_option("--lease", a->lease, "seconds a taken message is this worker's (default 600)");
   run->add_option("--config", a->config, "config file for the accounts' bounce-to");
   run->add_flag("-v,--verbose", a->verbose, "print the SMTP transcripts");

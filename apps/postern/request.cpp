@@ -117,7 +117,8 @@ client::request make_request(const send_args& a) {
     // Read before connecting: a broken password source fails before anything is sent.
     q.auth = client::auth_options{};
     q.auth->user = a.user;
-    q.auth->secret = read_secret(a);
+    // Queued without trying (queue always): the worker reads the secret when it delivers.
+    if (a.queue_mode != "always") q.auth->secret = read_secret(a);
     if (!a.auth.empty()) q.auth->mechanism = a.auth;
     // Refuse before connecting: credentials never travel in clear text by accident.
     if (!auto_route && q.route.mode == net::mode::plain && !a.allow_plaintext_auth)

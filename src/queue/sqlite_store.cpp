@@ -39,10 +39,16 @@ std::string random_hex(std::size_t bytes) {
 
 std::string dsn_to_json(const std::optional<smtp::dsn_request>& d) {
   if (!d) return "";
-  json j = {{"never", d->notify_never},   {"success", d->notify_success}, {"failure", d->notify_failure},
-            {"delay", d->notify_delay},   {"envid", d->envid},            {"orcpt", d->orcpt},
+  json j = {{"never", d->notify_never},
+            {"success", d->notify_success},
+            {"failure", d->notify_failure},
+            {"delay", d->notify_delay},
+            {"envid", d->envid},
+            {"orcpt", d->orcpt},
             {"required", d->required},
-            {"ret", d->ret == smtp::dsn_return::full ? "full" : d->ret == smtp::dsn_return::headers ? "hdrs" : ""}};
+            {"ret", d->ret == smtp::dsn_return::full      ? "full"
+                    : d->ret == smtp::dsn_return::headers ? "hdrs"
+                                                          : ""}};
   return j.dump();
 }
 
@@ -59,7 +65,9 @@ std::optional<smtp::dsn_request> dsn_from_json(const std::string& s) {
   d.orcpt = j.value("orcpt", true);
   d.required = j.value("required", false);
   const std::string ret = j.value("ret", std::string());
-  d.ret = ret == "full" ? smtp::dsn_return::full : ret == "hdrs" ? smtp::dsn_return::headers : smtp::dsn_return::unset;
+  d.ret = ret == "full"   ? smtp::dsn_return::full
+          : ret == "hdrs" ? smtp::dsn_return::headers
+                          : smtp::dsn_return::unset;
   return d;
 }
 
@@ -77,7 +85,8 @@ constexpr const char* schema =
     "CREATE INDEX IF NOT EXISTS messages_due ON messages (state, next_attempt);";
 
 constexpr const char* columns =
-    "id, mail_from, rcpt_to, dsn, content, account, delivery, origin, state, attempts, created, next_attempt, "
+    "id, mail_from, rcpt_to, dsn, content, account, delivery, origin, state, attempts, created, "
+    "next_attempt, "
     "last_attempt, last_cause, last_reply, last_summary, lease_owner, lease_expires, committing";
 
 class sqlite_store final : public store {
@@ -86,7 +95,8 @@ class sqlite_store final : public store {
     std::error_code ec;
     const auto dir = std::filesystem::path(path_).parent_path();
     if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-    if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+    if (sqlite3_open_v2(path_.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         nullptr) != SQLITE_OK) {
       std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
       sqlite3_close(db_);
@@ -115,9 +125,10 @@ class sqlite_store final : public store {
   std::string add(const new_message& m, clock::time_point now) override {
     const std::string id = random_hex(8);
     transaction t(*this);
-    statement st(*this,
-                 "INSERT INTO messages (id, mail_from, rcpt_to, dsn, content, account, delivery, origin, state, "
-                 "created, next_attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?9)");
+    statement st(
+        *this,
+        "INSERT INTO messages (id, mail_from, rcpt_to, dsn, content, account, delivery, origin, state, "
+        "created, next_attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?9)");
     st.bind(1, id);
     st.bind(2, m.envelope.mail_from);
     st.bind(3, json(m.envelope.rcpt_to).dump());
@@ -138,15 +149,16 @@ class sqlite_store final : public store {
   }
 
   std::optional<std::pair<lease, entry>> take_due_for(const std::string& worker, clock::time_point now,
-                                                      std::chrono::seconds lease_for, const std::string& account,
+                                                      std::chrono::seconds lease_for,
+                                                      const std::string& account,
                                                       const std::string& delivery) override {
     return take(worker, now, lease_for, &account, &delivery);
   }
 
   bool committing(const lease& l) override {
     transaction t(*this);
-    statement st(*this,
-                 "UPDATE messages SET committing = 1 WHERE id = ?1 AND lease_token = ?2 AND state = 'queued'");
+    statement st(
+        *this, "UPDATE messages SET committing = 1 WHERE id = ?1 AND lease_token = ?2 AND state = 'queued'");
     st.bind(1, l.id);
     st.bind(2, l.token);
     st.run();
@@ -157,7 +169,9 @@ class sqlite_store final : public store {
 
   bool renew(const lease& l, clock::time_point until) override {
     transaction t(*this);
-    statement st(*this, "UPDATE messages SET lease_expires = ?3 WHERE id = ?1 AND lease_token = ?2 AND state = 'queued'");
+    statement st(
+        *this,
+        "UPDATE messages SET lease_expires = ?3 WHERE id = ?1 AND lease_token = ?2 AND state = 'queued'");
     st.bind(1, l.id);
     st.bind(2, l.token);
     st.bind(3, ms(until));
@@ -169,10 +183,11 @@ class sqlite_store final : public store {
 
   bool finish(const lease& l, const outcome& o, clock::time_point now) override {
     transaction t(*this);
-    statement st(*this,
-                 "UPDATE messages SET state = ?3, attempts = attempts + 1, last_attempt = ?4, next_attempt = ?5, "
-                 "last_cause = ?6, last_reply = ?7, last_summary = ?8, lease_owner = NULL, lease_token = NULL, "
-                 "lease_expires = NULL, committing = 0 WHERE id = ?1 AND lease_token = ?2 AND state = 'queued'");
+    statement st(
+        *this,
+        "UPDATE messages SET state = ?3, attempts = attempts + 1, last_attempt = ?4, next_attempt = ?5, "
+        "last_cause = ?6, last_reply = ?7, last_summary = ?8, lease_owner = NULL, lease_token = NULL, "
+        "lease_expires = NULL, committing = 0 WHERE id = ?1 AND lease_token = ?2 AND state = 'queued'");
     st.bind(1, l.id);
     st.bind(2, l.token);
     st.bind(3, std::string(to_string(o.next)));
@@ -200,7 +215,8 @@ class sqlite_store final : public store {
       sql += "state <> 'delivered'";
     } else {
       sql += "state IN (";
-      for (std::size_t i = 0; i < f.states.size(); ++i) sql += std::string(i ? "," : "") + "'" + to_string(f.states[i]) + "'";
+      for (std::size_t i = 0; i < f.states.size(); ++i)
+        sql += std::string(i ? "," : "") + "'" + to_string(f.states[i]) + "'";
       sql += ")";
     }
     sql += " ORDER BY created, seq";
@@ -231,7 +247,8 @@ class sqlite_store final : public store {
   bool retry(const std::string& id, clock::time_point now) override {
     return change(
         "UPDATE messages SET state = 'queued', next_attempt = ?2, committing = 0, lease_owner = NULL, "
-        "lease_token = NULL, lease_expires = NULL WHERE id = ?1 AND state IN ('queued','held','unknown','failed') "
+        "lease_token = NULL, lease_expires = NULL WHERE id = ?1 AND state IN "
+        "('queued','held','unknown','failed') "
         "AND (lease_token IS NULL OR lease_expires <= ?2)",
         id, now);
   }
@@ -242,11 +259,13 @@ class sqlite_store final : public store {
   bool hold(const std::string& id) override {
     return change(
         "UPDATE messages SET state = 'held', lease_owner = NULL, lease_token = NULL, lease_expires = NULL "
-        "WHERE id = ?1 AND state = 'queued' AND committing = 0 AND (lease_token IS NULL OR lease_expires <= ?2)",
+        "WHERE id = ?1 AND state = 'queued' AND committing = 0 AND (lease_token IS NULL OR lease_expires <= "
+        "?2)",
         id, clock::now());
   }
   bool release(const std::string& id, clock::time_point now) override {
-    return change("UPDATE messages SET state = 'queued', next_attempt = ?2 WHERE id = ?1 AND state = 'held'", id, now);
+    return change("UPDATE messages SET state = 'queued', next_attempt = ?2 WHERE id = ?1 AND state = 'held'",
+                  id, now);
   }
   std::size_t purge_delivered(clock::time_point before) override {
     transaction t(*this);
@@ -366,12 +385,13 @@ class sqlite_store final : public store {
     transaction t(*this);
     {
       // A worker that died after committing(): maybe delivered, so never sent again silently.
-      statement st(*this,
-                   "UPDATE messages SET state = 'unknown', attempts = attempts + 1, last_attempt = lease_expires, "
-                   "last_cause = 'smtp.outcome-unknown', last_summary = 'the worker ' || lease_owner || "
-                   "' stopped after the final dot, before the reply: it may have been delivered', "
-                   "lease_owner = NULL, lease_token = NULL, lease_expires = NULL, committing = 0 "
-                   "WHERE state = 'queued' AND committing = 1 AND lease_expires <= ?1");
+      statement st(
+          *this,
+          "UPDATE messages SET state = 'unknown', attempts = attempts + 1, last_attempt = lease_expires, "
+          "last_cause = 'smtp.outcome-unknown', last_summary = 'the worker ' || lease_owner || "
+          "' stopped after the final dot, before the reply: it may have been delivered', "
+          "lease_owner = NULL, lease_token = NULL, lease_expires = NULL, committing = 0 "
+          "WHERE state = 'queued' AND committing = 1 AND lease_expires <= ?1");
       st.bind(1, ms(now));
       st.run();
     }
@@ -398,9 +418,10 @@ class sqlite_store final : public store {
     l.token = random_hex(16);
     l.expires = now + lease_for;
     {
-      statement st(*this,
-                   "UPDATE messages SET lease_owner = ?2, lease_token = ?3, lease_expires = ?4, committing = 0 "
-                   "WHERE seq = ?1");
+      statement st(
+          *this,
+          "UPDATE messages SET lease_owner = ?2, lease_token = ?3, lease_expires = ?4, committing = 0 "
+          "WHERE seq = ?1");
       st.bind(1, seq);
       st.bind(2, worker);
       st.bind(3, l.token);

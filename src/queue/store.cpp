@@ -8,11 +8,16 @@ namespace postern::queue {
 
 const char* to_string(status s) noexcept {
   switch (s) {
-    case status::queued: return "queued";
-    case status::held: return "held";
-    case status::unknown: return "unknown";
-    case status::failed: return "failed";
-    case status::delivered: return "delivered";
+    case status::queued:
+      return "queued";
+    case status::held:
+      return "held";
+    case status::unknown:
+      return "unknown";
+    case status::failed:
+      return "failed";
+    case status::delivered:
+      return "delivered";
   }
   return "queued";
 }

@@ -88,7 +88,8 @@ class round {
   void record(const taken& t, outcome o) {
     const auto now = clock::now();
     // Never due again in this round: a zero back-off (tests) would otherwise loop.
-    if (o.next == status::queued && o.retry_at <= started_) o.retry_at = started_ + std::chrono::milliseconds(1);
+    if (o.next == status::queued && o.retry_at <= started_)
+      o.retry_at = started_ + std::chrono::milliseconds(1);
     const bool ok = q_.finish(t.l, o, now);
     if (!ok)
       ++counts_.stale;
@@ -154,10 +155,16 @@ class round {
     b.max_attempts = 1;            // the queue's back-off decides when to try again, not the pool
     b.max_failed_connections = 2;  // a server that is down: give the messages back quickly
     auto source = [&]() -> std::optional<client::bulk_item> {
-      if (!pending) {
+      while (!pending) {
         if (o_.limit && taken_count_ >= o_.limit) return std::nullopt;
         auto more = q_.take_due_for(worker_, started_, o_.lease_for, account, delivery);
         if (!more) return std::nullopt;
+        if (auto own = inflight.find(more->first.id); own != inflight.end()) {
+          // Our own lease on a message still in the pool expired and we took it again: keep the
+          // new lease for the delivery under way, never hand the message out a second time.
+          own->second.l = std::move(more->first);
+          continue;
+        }
         ++taken_count_;
         pending = taken{std::move(more->first), std::move(more->second)};
       }
@@ -232,7 +239,8 @@ std::string header_of(const std::string& content) {
 
 client::request request_for(const entry& e) {
   auto parsed = request_from_delivery_json(e.message.delivery);
-  if (!parsed.value) throw store_error("queue.bad-delivery: the stored delivery does not parse: " + parsed.error);
+  if (!parsed.value)
+    throw store_error("queue.bad-delivery: the stored delivery does not parse: " + parsed.error);
   client::request q = std::move(parsed.value->request);
   if (q.auth && !send::is_external(q.auth->mechanism.value_or("")) && q.auth->secret.empty())
     q.auth->secret = read_secret(parsed.value->secret);
@@ -258,7 +266,8 @@ std::string bounce_message(const entry& e, const std::string& to, clock::time_po
   std::string recipients;
   for (const auto& r : e.message.envelope.rcpt_to) recipients += "    " + r + "\r\n";
   std::string reply = e.last_reply;
-  for (std::size_t at = 0; (at = reply.find('\n', at)) != std::string::npos; at += 5) reply.replace(at, 1, "\r\n    ");
+  for (std::size_t at = 0; (at = reply.find('\n', at)) != std::string::npos; at += 5)
+    reply.replace(at, 1, "\r\n    ");
   std::string m;
   m += "From: Mail Delivery System <MAILER-DAEMON@postern.invalid>\r\n";
   m += "To: " + to + "\r\n";
@@ -278,7 +287,8 @@ std::string bounce_message(const entry& e, const std::string& to, clock::time_po
   m += "  Cause: " + e.last_cause + " (see postern's docs/causes.md)\r\n";
   m += "  Why: " + e.last_summary + "\r\n";
   if (!reply.empty()) m += "  Server reply: " + reply + "\r\n";
-  m += "\r\n  `postern queue show " + e.id + "` shows it; `postern queue retry " + e.id + "` sends it again.\r\n";
+  m += "\r\n  `postern queue show " + e.id + "` shows it; `postern queue retry " + e.id +
+       "` sends it again.\r\n";
   m += "\r\n--- The header of your message ---\r\n\r\n";
   m += header_of(e.message.content);
   return m;
@@ -320,7 +330,8 @@ run_counts watcher::run(store& q, const worker_options& o, std::chrono::millisec
       const auto wait = *due - clock::now();
       if (wait < std::chrono::duration_cast<clock::duration>(poll))
         until = std::chrono::steady_clock::now() +
-                std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::max(wait, clock::duration::zero()));
+                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::max(wait, clock::duration::zero()));
     }
     cv_.wait_until(lock, until, [&] { return woken_ || stopping_; });
   }

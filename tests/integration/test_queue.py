@@ -216,6 +216,70 @@ default local
         self.assertEqual(res.json["state"], "delivered")
         self.assertEqual(res.json["delivery"]["host"], "127.0.0.1")
 
+    def test_run_watch_delivers_what_is_added_retries_and_stops_on_sigterm(self):
+        with harness.Faulty("reject-some") as server:
+            self.write_config(server.port, queue="always")
+            p = self.run_proc("--watch", "--retry-first", "1", "--give-up", "2")
+            try:
+                first, second = self.message("one@example.net"), self.message("two@example.net")
+                self.assertExit(self.sendmail(first), 0)
+                [stored] = server.wait_for_messages(1, rcpt="one@example.net")
+                self.assertEqual(stored.data, first)
+                self.assertExit(self.sendmail(second), 0)  # the watcher is still there
+                [stored] = server.wait_for_messages(1, rcpt="two@example.net")
+                self.assertEqual(stored.data, second)
+                # A 451 for every attempt: retried after its back-off, then given up.
+                self.assertExit(self.sendmail(self.message("later@example.net")), 0)
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    failed = [m for m in self.listing("--failed") if m["origin"] != "bounce"]
+                    if failed:
+                        break
+                    time.sleep(0.2)
+                self.assertEqual(len(failed), 1, self.listing("--all"))
+                self.assertEqual(failed[0]["last_cause"], "queue.given-up")
+                self.assertGreaterEqual(failed[0]["attempts"], 2)
+                self.assertIn("smtp.transient", failed[0]["last_summary"])
+            finally:
+                p.send_signal(signal.SIGTERM)
+                _, err = p.communicate(timeout=120)
+            self.assertEqual(p.returncode, 0, err.decode(errors="replace"))
+            self.assertIn(b"postern: queue run: ", err)
+
+    def test_secret_is_never_stored_and_read_again_at_delivery(self):
+        certs = self.enterContext(harness.Certs(variants=False))
+        server = self.enterContext(harness.Aiosmtpd(certs, users={"alice": "s3cret-at-delivery"}))
+        pw = os.path.join(self.tmp, "pw")  # absent when queued: `queue always` does not read it
+        self.write_config(server.starttls, queue="always", extra=f"""\
+account auth
+  host 127.0.0.1
+  port {server.starttls}
+  mode starttls
+  ca-file {certs.ca_file}
+  user alice
+  password-command cat {pw}
+  from alice@example.org
+  queue always
+  queue-location {self.qfile}
+""")
+        data = self.message("rcpt@example.net")
+        self.assertExit(self.postern(["-t", "-a", "auth"], data), 0)
+        # The password the account gives at delivery is what the worker uses.
+        with open(pw, "w") as f:
+            f.write("s3cret-at-delivery\n")
+        res = self.queue("run")
+        self.assertOk(res)
+        [stored] = server.wait_for_messages(1, rcpt="rcpt@example.net")
+        self.assertEqual(stored.user, "alice")
+        self.assertEqual(stored.data, data)
+        for name in os.listdir(os.path.dirname(self.qfile)):
+            with open(os.path.join(os.path.dirname(self.qfile), name), "rb") as f:
+                content = f.read()
+            self.assertNotIn(b"s3cret", content, name)
+        [e] = self.listing("--all")
+        res = self.queue("show", e["id"], "--json")
+        self.assertEqual(res.json["delivery"]["auth"]["secret"], {"command": f"cat {pw}"})
+
     # -- crashes and concurrency ------------------------------------------------------------
     def queue_many(self, n, port):
         """n messages queued by one `postern send` (account queue always), each its own Message-ID."""

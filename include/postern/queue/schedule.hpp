@@ -31,9 +31,9 @@ namespace postern::queue {
 
 /** The back-off. Every field is configurable (`queue run --retry-*`, the relay's options). */
 struct retry_policy {
-  std::chrono::seconds first{60};                        ///< the delay after the first failed attempt
-  double factor = 2.0;                                   ///< each later delay is this times the one before
-  std::chrono::seconds max_delay{3600};                  ///< no delay is longer than this
+  std::chrono::seconds first{60};                         ///< the delay after the first failed attempt
+  double factor = 2.0;                                    ///< each later delay is this times the one before
+  std::chrono::seconds max_delay{3600};                   ///< no delay is longer than this
   std::chrono::seconds give_up{std::chrono::hours(120)};  ///< after this age (from created), failed
   /** Each delay is scaled by a factor in [1 - jitter, 1 + jitter] (capped at max_delay), so that
       workers that failed together do not all come back in the same second. */
@@ -41,8 +41,10 @@ struct retry_policy {
 };
 
 /**
- * The delay before the next attempt after @p attempts failed attempts (1: the first failure).
- * @param u a random number in [0, 1] for the jitter (0.5: none)
+ * The delay before the next attempt.
+ * @param p        the policy
+ * @param attempts failed attempts so far (1: the first failure)
+ * @param u        a random number in [0, 1] for the jitter (0.5: none)
  */
 std::chrono::seconds backoff_delay(const retry_policy& p, unsigned attempts, double u) noexcept;
 
@@ -69,21 +71,25 @@ verdict classify(const client::report& r) noexcept;
 
 /** What finish() is told about an attempt besides its verdict. */
 struct attempt_facts {
-  std::string cause;    ///< docs/causes.md code of the failure; "" when delivered
-  std::string reply;    ///< the server's last reply
-  std::string summary;  ///< one line
+  std::string cause;                               ///< docs/causes.md code of the failure; "" when delivered
+  std::string reply;                               ///< the server's last reply
+  std::string summary;                             ///< one line
   std::vector<send::recipient_report> recipients;  ///< per RCPT TO, when known
 };
 
-/** The facts of a bulk outcome / of a submit() report, for decide(). */
+/** The facts of a bulk outcome, for decide(). */
 attempt_facts facts_of(const client::bulk_outcome& o);
-/** @copydoc facts_of(const client::bulk_outcome&) */
+/** The facts of a submit() report of one message, for decide(). */
 attempt_facts facts_of(const client::report& r);
 
 /**
  * The outcome to give store::finish().
+ * @param v         the attempt's verdict (classify())
+ * @param f         its cause, reply, summary and recipients
+ * @param p         the back-off and give-up age
  * @param created   when the message was queued (entry::created)
  * @param attempts  attempts including this one
+ * @param now       when the attempt ended
  * @param u         a random number in [0, 1] for the jitter
  * A retry past created + give_up becomes failed with cause `queue.given-up` (the last error in
  * the summary); the last retry is placed at the give-up time, so a message is tried then once more.

@@ -32,6 +32,7 @@
 
 namespace postern::queue {
 
+/** The queue's clock: times are stored as milliseconds since the Unix epoch. */
 using clock = std::chrono::system_clock;
 
 /** Where a message is in its life. A message being delivered is `queued` with a live lease. */
@@ -62,18 +63,18 @@ struct new_message {
 /** A queued message as stored. */
 struct entry {
   std::string id;  ///< unique in its store; safe in file names and shell words
-  new_message message;
-  status state = status::queued;
+  new_message message;  ///< what was queued
+  status state = status::queued;  ///< where it is in its life
   unsigned attempts = 0;           ///< delivery attempts finished so far
   clock::time_point created;       ///< when add() committed it
   clock::time_point next_attempt;  ///< when it is due (queued only)
-  std::optional<clock::time_point> last_attempt;
+  std::optional<clock::time_point> last_attempt;  ///< when the last attempt finished; nullopt: none yet
   std::string last_cause;    ///< docs/causes.md code of the last failed attempt; "" when none
   std::string last_reply;    ///< the server's last reply for it, when there was one
   std::string last_summary;  ///< one line, for people
   /** The worker holding it and until when (queued only); nullopt when nobody does. */
   std::optional<std::string> lease_owner;
-  std::optional<clock::time_point> lease_expires;
+  std::optional<clock::time_point> lease_expires;  ///< until when lease_owner holds it
   bool committing = false;  ///< committing() was recorded for the current lease
 };
 
@@ -81,7 +82,7 @@ struct entry {
 struct lease {
   std::string id;     ///< entry::id
   std::string token;  ///< unique per take_due(): a lease that expired and was retaken is stale
-  clock::time_point expires;
+  clock::time_point expires;  ///< the lease ends then (renew() extends it)
 };
 
 /** How an attempt ended, given to finish(). */
@@ -105,6 +106,8 @@ struct store_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/** The queue's storage; every implementation has the semantics documented here (see the file's
+    description for a message's life). Not thread-safe: one store object per thread. */
 class store {
  public:
   virtual ~store() = default;
@@ -157,7 +160,8 @@ class store {
 
   /** Like take_due(), but only a message with this @p account and exactly this @p delivery JSON,
       so a worker can carry several messages over one connection. The default finds none. */
-  virtual std::optional<std::pair<lease, entry>> take_due_for(const std::string& worker, clock::time_point now,
+  virtual std::optional<std::pair<lease, entry>> take_due_for(const std::string& worker,
+                                                              clock::time_point now,
                                                               std::chrono::seconds lease_for,
                                                               const std::string& account,
                                                               const std::string& delivery) {

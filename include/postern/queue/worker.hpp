@@ -35,12 +35,12 @@ namespace postern::queue {
 
 /** How a worker behaves. */
 struct worker_options {
-  std::string worker;                        ///< its name in leases; "": host:pid:random
-  std::chrono::seconds lease_for{600};        ///< how long a taken message is the worker's
-  retry_policy retry;                        ///< back-off and give-up age
-  unsigned jobs = 2;                         ///< connections per delivery target
-  unsigned max_per_connection = 100;         ///< messages before a connection is renewed
-  std::size_t limit = 0;                     ///< run_once: at most this many messages; 0: all that are due
+  std::string worker;                   ///< its name in leases; "": host:pid:random
+  std::chrono::seconds lease_for{600};  ///< how long a taken message is the worker's
+  retry_policy retry;                   ///< back-off and give-up age
+  unsigned jobs = 2;                    ///< connections per delivery target
+  unsigned max_per_connection = 100;    ///< messages before a connection is renewed
+  std::size_t limit = 0;                ///< run_once: at most this many messages; 0: all that are due
   /** Called with each request rebuilt from a message's delivery JSON, before it is used (to set
       on_transcript, on_finding, a secret of the caller's). */
   std::function<void(client::request&, const entry&)> prepare;

@@ -9,9 +9,12 @@ using json = nlohmann::json;
 
 const char* mode_name(net::mode m) {
   switch (m) {
-    case net::mode::implicit_tls: return "tls";
-    case net::mode::starttls: return "starttls";
-    case net::mode::plain: return "plain";
+    case net::mode::implicit_tls:
+      return "tls";
+    case net::mode::starttls:
+      return "starttls";
+    case net::mode::plain:
+      return "plain";
   }
   return "starttls";
 }
@@ -153,8 +156,10 @@ std::string to_delivery_json(const client::request& q, const secret_source& secr
   j["version"] = 1;
   j["host"] = q.host;
   if (q.port) j["port"] = q.port;
-  j["route"] = {{"automatic", q.route.automatic}, {"mode", mode_name(q.route.mode)},
-                {"profile", q.route.profile},     {"allow", q.route.allow},
+  j["route"] = {{"automatic", q.route.automatic},
+                {"mode", mode_name(q.route.mode)},
+                {"profile", q.route.profile},
+                {"allow", q.route.allow},
                 {"ports", q.route.ports}};
   j["tls"] = {{"ca_file", q.tls.ca_file},
               {"tls_name", q.tls.tls_name},

@@ -11,7 +11,8 @@ bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 
 std::string refused_list(const std::vector<send::recipient_report>& rs) {
   std::string out;
   for (const auto& r : rs)
-    if (!r.accepted) out += (out.empty() ? "" : ", ") + r.address + (r.reply.empty() ? "" : " (" + r.reply + ")");
+    if (!r.accepted)
+      out += (out.empty() ? "" : ", ") + r.address + (r.reply.empty() ? "" : " (" + r.reply + ")");
   return out;
 }
 
@@ -32,11 +33,16 @@ std::chrono::seconds backoff_delay(const retry_policy& p, unsigned attempts, dou
 
 const char* to_string(verdict v) noexcept {
   switch (v) {
-    case verdict::delivered: return "delivered";
-    case verdict::retry: return "retry";
-    case verdict::failed: return "failed";
-    case verdict::unknown: return "unknown";
-    case verdict::partial: return "partial";
+    case verdict::delivered:
+      return "delivered";
+    case verdict::retry:
+      return "retry";
+    case verdict::failed:
+      return "failed";
+    case verdict::unknown:
+      return "unknown";
+    case verdict::partial:
+      return "partial";
   }
   return "failed";
 }
@@ -79,9 +85,7 @@ verdict classify(const client::report& r) noexcept {
   return v == verdict::delivered ? verdict::failed : v;
 }
 
-attempt_facts facts_of(const client::bulk_outcome& o) {
-  return {o.cause, o.reply, o.summary, o.recipients};
-}
+attempt_facts facts_of(const client::bulk_outcome& o) { return {o.cause, o.reply, o.summary, o.recipients}; }
 
 attempt_facts facts_of(const client::report& r) {
   attempt_facts f;
@@ -127,7 +131,8 @@ outcome decide(verdict v, const attempt_facts& f, const retry_policy& p, clock::
       o.cause = "queue.partial";
       o.summary = "delivered to some recipients; refused: " + refused_list(f.recipients);
       return o;
-    case verdict::retry: break;
+    case verdict::retry:
+      break;
   }
   const auto deadline = created + p.give_up;
   if (now >= deadline) {

@@ -85,6 +85,23 @@ TEST(ParseConfig, ClientCertificateKeys) {
   EXPECT_EQ(error_of("account a\n  host x\n  client-cert\n"), "line 3: 'client-cert' needs a value");
 }
 
+TEST(ParseConfig, QueueKeys) {
+  std::string error;
+  auto cfg = parse(
+      "defaults\n  queue on-failure\n  bounce-to sender\naccount a\n  host x\n"
+      "account b\n  host y\n  queue always\n  queue-location /var/spool/postern.sqlite\n  bounce-to ops@example.org\n",
+      error);
+  ASSERT_TRUE(cfg) << error;
+  EXPECT_EQ(cfg->accounts[0].queue, "on-failure");
+  EXPECT_EQ(cfg->accounts[0].bounce_to, "sender");
+  EXPECT_EQ(cfg->accounts[0].queue_location, "");
+  EXPECT_EQ(cfg->accounts[1].queue, "always");
+  EXPECT_EQ(cfg->accounts[1].queue_location, "/var/spool/postern.sqlite");
+  EXPECT_EQ(cfg->accounts[1].bounce_to, "ops@example.org");
+  EXPECT_EQ(error_of("account a\n  host x\n  queue sometimes\n"),
+            "line 3: queue takes on-failure, always or never, not 'sometimes'");
+}
+
 TEST(ParseConfig, DefaultsAreInheritedButAllowIsPerAccount) {
   std::string error;
   auto cfg = parse(kExample, error);

@@ -97,7 +97,8 @@ TEST(DeliveryJson, RejectsBadInputWithTheField) {
   EXPECT_EQ(bad("{}").error, "host: missing");
   EXPECT_EQ(bad(R"({"host":"h","port":70000})").error, "port: not a whole number from 0 to 65535");
   EXPECT_EQ(bad(R"({"host":"h","port":-1})").error, "port: not a whole number from 0 to 65535");
-  EXPECT_EQ(bad(R"({"host":"h","route":{"mode":"ssl"}})").error, "route.mode: 'ssl' is not tls, starttls or plain");
+  EXPECT_EQ(bad(R"({"host":"h","route":{"mode":"ssl"}})").error,
+            "route.mode: 'ssl' is not tls, starttls or plain");
   EXPECT_EQ(bad(R"({"host":"h","route":{"ports":[0]}})").error, "route.ports: not a list of ports");
   EXPECT_EQ(bad(R"({"host":"h","tls":{"insecure":"yes"}})").error, "tls.insecure: not true or false");
   EXPECT_EQ(bad(R"({"host":"h","version":2})").error, "version 2 is newer than this postern reads (1)");

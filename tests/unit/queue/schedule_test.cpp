@@ -133,9 +133,10 @@ TEST(Decide, OtherVerdicts) {
   auto f = decide(verdict::failed, {"smtp.rejected", "550 5.7.1 no", "refused", {}}, p, t0, 1, t0, 0.5);
   EXPECT_EQ(f.next, status::failed);
   EXPECT_EQ(f.reply, "550 5.7.1 no");
-  auto part = decide(verdict::partial,
-                     {"smtp.rejected", "250 ok", "", {{"a@x", true, "250"}, {"bad@x", false, "550 5.1.1 no"}}}, p,
-                     t0, 1, t0, 0.5);
+  auto part =
+      decide(verdict::partial,
+             {"smtp.rejected", "250 ok", "", {{"a@x", true, "250"}, {"bad@x", false, "550 5.1.1 no"}}}, p, t0,
+             1, t0, 0.5);
   EXPECT_EQ(part.next, status::failed);
   EXPECT_EQ(part.cause, "queue.partial");
   EXPECT_NE(part.summary.find("bad@x (550 5.1.1 no)"), std::string::npos) << part.summary;

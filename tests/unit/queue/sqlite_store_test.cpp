@@ -1,10 +1,10 @@
-#include "postern/queue/store.hpp"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <set>
 #include <thread>
+
+#include "postern/queue/store.hpp"
 
 namespace postern::queue {
 namespace {
@@ -62,7 +62,7 @@ TEST_F(SqliteStore, AddTakeFinishDelivered) {
   EXPECT_EQ(t->first.id, id);
   EXPECT_EQ(t->second.lease_owner, "w");
   EXPECT_FALSE(q_->take_due("w2", t0, seconds(60)));  // leased
-  EXPECT_EQ(q_->next_due(), t0 + seconds(60));  // the lease expiry
+  EXPECT_EQ(q_->next_due(), t0 + seconds(60));        // the lease expiry
   EXPECT_TRUE(q_->committing(t->first));
   outcome o;
   o.next = status::delivered;
