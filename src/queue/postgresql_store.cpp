@@ -67,11 +67,16 @@ constexpr const char* columns =
 
 const char* state_word(status s) {
   switch (s) {
-    case status::queued: return "queued";
-    case status::held: return "held";
-    case status::unknown: return "unknown";
-    case status::failed: return "failed";
-    case status::delivered: return "delivered";
+    case status::queued:
+      return "queued";
+    case status::held:
+      return "held";
+    case status::unknown:
+      return "unknown";
+    case status::failed:
+      return "failed";
+    case status::delivered:
+      return "delivered";
   }
   return "queued";
 }
@@ -149,10 +154,17 @@ std::string to_text(std::string_view s) {
 }
 
 nlohmann::json dsn_to_json(const smtp::dsn_request& d) {
-  const char* ret = d.ret == smtp::dsn_return::full ? "full" : d.ret == smtp::dsn_return::headers ? "headers" : "";
-  return {{"notify_never", d.notify_never}, {"notify_success", d.notify_success},
-          {"notify_failure", d.notify_failure}, {"notify_delay", d.notify_delay},
-          {"ret", ret}, {"envid", d.envid}, {"orcpt", d.orcpt}, {"required", d.required}};
+  const char* ret = d.ret == smtp::dsn_return::full      ? "full"
+                    : d.ret == smtp::dsn_return::headers ? "headers"
+                                                         : "";
+  return {{"notify_never", d.notify_never},
+          {"notify_success", d.notify_success},
+          {"notify_failure", d.notify_failure},
+          {"notify_delay", d.notify_delay},
+          {"ret", ret},
+          {"envid", d.envid},
+          {"orcpt", d.orcpt},
+          {"required", d.required}};
 }
 
 smtp::dsn_request dsn_from_json(const nlohmann::json& j) {
@@ -162,7 +174,9 @@ smtp::dsn_request dsn_from_json(const nlohmann::json& j) {
   d.notify_failure = j.value("notify_failure", false);
   d.notify_delay = j.value("notify_delay", false);
   std::string ret = j.value("ret", "");
-  d.ret = ret == "full" ? smtp::dsn_return::full : ret == "headers" ? smtp::dsn_return::headers : smtp::dsn_return::unset;
+  d.ret = ret == "full"      ? smtp::dsn_return::full
+          : ret == "headers" ? smtp::dsn_return::headers
+                             : smtp::dsn_return::unset;
   d.envid = j.value("envid", "");
   d.orcpt = j.value("orcpt", true);
   d.required = j.value("required", false);
@@ -204,8 +218,9 @@ class postgresql_store final : public store {
   std::string add(const new_message& m, clock::time_point now) override {
     for (const std::string* f : {&m.envelope.mail_from, &m.account, &m.delivery, &m.origin}) {
       if (!valid_text(*f))
-        throw store_error(where() + ": cannot queue a message whose envelope, account, delivery or origin is not "
-                                    "UTF-8 (or holds a NUL byte)");
+        throw store_error(where() +
+                          ": cannot queue a message whose envelope, account, delivery or origin is not "
+                          "UTF-8 (or holds a NUL byte)");
     }
     for (const auto& r : m.envelope.rcpt_to) {
       if (!valid_text(r)) throw store_error(where() + ": cannot queue a recipient that is not UTF-8");
@@ -213,10 +228,12 @@ class postgresql_store final : public store {
     std::string id = random_hex(10);
     std::string rcpts = nlohmann::json(m.envelope.rcpt_to).dump();
     param dsn = m.envelope.dsn ? text(dsn_to_json(*m.envelope.dsn).dump()) : null();
-    exec("INSERT INTO postern_queue (id, state, mail_from, rcpt_to, dsn, content, account, delivery, origin, "
-         "created_us, next_attempt_us) VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9::bigint, $9::bigint)",
-         {text(id), text(m.envelope.mail_from), text(rcpts), dsn, bytes(m.content), text(m.account),
-          text(m.delivery), text(m.origin), number(to_us(now))});
+    exec(
+        "INSERT INTO postern_queue (id, state, mail_from, rcpt_to, dsn, content, account, delivery, origin, "
+        "created_us, next_attempt_us) VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9::bigint, "
+        "$9::bigint)",
+        {text(id), text(m.envelope.mail_from), text(rcpts), dsn, bytes(m.content), text(m.account),
+         text(m.delivery), text(m.origin), number(to_us(now))});
     return id;
   }
 
@@ -226,7 +243,8 @@ class postgresql_store final : public store {
   }
 
   std::optional<std::pair<lease, entry>> take_due_for(const std::string& worker, clock::time_point now,
-                                                      std::chrono::seconds lease_for, const std::string& account,
+                                                      std::chrono::seconds lease_for,
+                                                      const std::string& account,
                                                       const std::string& delivery) override {
     return take(worker, now, lease_for, &account, &delivery);
   }
@@ -242,32 +260,35 @@ class postgresql_store final : public store {
   }
 
   bool committing(const lease& l) override {
-    return changed(exec("UPDATE postern_queue SET committing = true WHERE id = $1 AND lease_token = $2 "
-                        "AND state = 'queued'",
-                        {text(l.id), text(l.token)}));
+    return changed(
+        exec("UPDATE postern_queue SET committing = true WHERE id = $1 AND lease_token = $2 "
+             "AND state = 'queued'",
+             {text(l.id), text(l.token)}));
   }
 
   bool renew(const lease& l, clock::time_point until) override {
-    return changed(exec("UPDATE postern_queue SET lease_expires_us = $3::bigint WHERE id = $1 AND lease_token = $2 "
-                        "AND state = 'queued'",
-                        {text(l.id), text(l.token), number(to_us(until))}));
+    return changed(
+        exec("UPDATE postern_queue SET lease_expires_us = $3::bigint WHERE id = $1 AND lease_token = $2 "
+             "AND state = 'queued'",
+             {text(l.id), text(l.token), number(to_us(until))}));
   }
 
   bool finish(const lease& l, const outcome& o, clock::time_point now) override {
     std::int64_t now_us = to_us(now);
     std::int64_t next_us = o.next == status::queued ? to_us(o.retry_at) : now_us;
-    return changed(exec(
-        "UPDATE postern_queue SET state = $3, attempts = attempts + 1, last_attempt_us = $4::bigint, "
-        "next_attempt_us = CASE WHEN $3 = 'queued' THEN $5::bigint ELSE next_attempt_us END, "
-        "last_cause = $6, last_reply = $7, last_summary = $8, "
-        "lease_owner = NULL, lease_token = NULL, lease_expires_us = NULL, committing = false "
-        "WHERE id = $1 AND lease_token = $2 AND state = 'queued'",
-        {text(l.id), text(l.token), text(state_word(o.next)), number(now_us), number(next_us), text(to_text(o.cause)),
-         text(to_text(o.reply)), text(to_text(o.summary))}));
+    return changed(
+        exec("UPDATE postern_queue SET state = $3, attempts = attempts + 1, last_attempt_us = $4::bigint, "
+             "next_attempt_us = CASE WHEN $3 = 'queued' THEN $5::bigint ELSE next_attempt_us END, "
+             "last_cause = $6, last_reply = $7, last_summary = $8, "
+             "lease_owner = NULL, lease_token = NULL, lease_expires_us = NULL, committing = false "
+             "WHERE id = $1 AND lease_token = $2 AND state = 'queued'",
+             {text(l.id), text(l.token), text(state_word(o.next)), number(now_us), number(next_us),
+              text(to_text(o.cause)), text(to_text(o.reply)), text(to_text(o.summary))}));
   }
 
   std::optional<entry> get(const std::string& id) override {
-    result r = exec(std::string("SELECT ") + columns + " FROM postern_queue WHERE id = $1", {text(to_text(id))});
+    result r =
+        exec(std::string("SELECT ") + columns + " FROM postern_queue WHERE id = $1", {text(to_text(id))});
     if (PQntuples(r.get()) == 0) return std::nullopt;
     return read_entry(r.get(), 0);
   }
@@ -304,32 +325,36 @@ class postgresql_store final : public store {
   }
 
   bool retry(const std::string& id, clock::time_point now) override {
-    return changed(exec("UPDATE postern_queue SET state = 'queued', next_attempt_us = $2::bigint, "
-                        "lease_owner = NULL, lease_token = NULL, lease_expires_us = NULL, committing = false "
-                        "WHERE id = $1 AND state IN ('unknown', 'failed', 'held', 'queued') "
-                        "AND (lease_token IS NULL OR lease_expires_us <= $2::bigint)",
-                        {text(to_text(id)), number(to_us(now))}));
+    return changed(
+        exec("UPDATE postern_queue SET state = 'queued', next_attempt_us = $2::bigint, "
+             "lease_owner = NULL, lease_token = NULL, lease_expires_us = NULL, committing = false "
+             "WHERE id = $1 AND state IN ('unknown', 'failed', 'held', 'queued') "
+             "AND (lease_token IS NULL OR lease_expires_us <= $2::bigint)",
+             {text(to_text(id)), number(to_us(now))}));
   }
 
   bool drop(const std::string& id) override {
-    return changed(exec("DELETE FROM postern_queue WHERE id = $1 "
-                        "AND (lease_token IS NULL OR lease_expires_us <= $2::bigint)",
-                        {text(to_text(id)), number(to_us(clock::now()))}));
+    return changed(
+        exec("DELETE FROM postern_queue WHERE id = $1 "
+             "AND (lease_token IS NULL OR lease_expires_us <= $2::bigint)",
+             {text(to_text(id)), number(to_us(clock::now()))}));
   }
 
   bool hold(const std::string& id) override {
     // Not a message whose final dot may have gone out (an expired committing lease): that one is unknown.
-    return changed(exec("UPDATE postern_queue SET state = 'held', "
-                        "lease_owner = NULL, lease_token = NULL, lease_expires_us = NULL, committing = false "
-                        "WHERE id = $1 AND state = 'queued' "
-                        "AND (lease_token IS NULL OR (lease_expires_us <= $2::bigint AND NOT committing))",
-                        {text(to_text(id)), number(to_us(clock::now()))}));
+    return changed(
+        exec("UPDATE postern_queue SET state = 'held', "
+             "lease_owner = NULL, lease_token = NULL, lease_expires_us = NULL, committing = false "
+             "WHERE id = $1 AND state = 'queued' "
+             "AND (lease_token IS NULL OR (lease_expires_us <= $2::bigint AND NOT committing))",
+             {text(to_text(id)), number(to_us(clock::now()))}));
   }
 
   bool release(const std::string& id, clock::time_point now) override {
-    return changed(exec("UPDATE postern_queue SET state = 'queued', next_attempt_us = $2::bigint "
-                        "WHERE id = $1 AND state = 'held'",
-                        {text(to_text(id)), number(to_us(now))}));
+    return changed(
+        exec("UPDATE postern_queue SET state = 'queued', next_attempt_us = $2::bigint "
+             "WHERE id = $1 AND state = 'held'",
+             {text(to_text(id)), number(to_us(now))}));
   }
 
   std::size_t purge_delivered(clock::time_point before) override {
@@ -371,31 +396,36 @@ class postgresql_store final : public store {
     l.expires = from_us(to_us(now + lease_for));
     transaction tx(*this);
     // A lease that expired after committing(): the final dot may have gone out. Not retried silently.
-    exec("UPDATE postern_queue SET state = 'unknown', attempts = attempts + 1, last_attempt_us = lease_expires_us, "
-         "last_cause = 'smtp.outcome-unknown', "
-         "last_summary = 'the worker ' || coalesce(lease_owner, '?') || ' stopped after starting the final dot "
-         "(its lease expired): the message may have been delivered; queue retry sends it again', "
-         "lease_owner = NULL, lease_token = NULL, lease_expires_us = NULL, committing = false "
-         "WHERE id IN (SELECT id FROM postern_queue WHERE state = 'queued' AND committing "
-         "AND lease_expires_us <= $1::bigint FOR UPDATE SKIP LOCKED)",
-         {number(now_us)});
-    std::vector<param> params = {number(now_us), text(to_text(worker)), text(l.token), number(to_us(l.expires))};
+    exec(
+        "UPDATE postern_queue SET state = 'unknown', attempts = attempts + 1, last_attempt_us = "
+        "lease_expires_us, "
+        "last_cause = 'smtp.outcome-unknown', "
+        "last_summary = 'the worker ' || coalesce(lease_owner, '?') || ' stopped after starting the final "
+        "dot "
+        "(its lease expired): the message may have been delivered; queue retry sends it again', "
+        "lease_owner = NULL, lease_token = NULL, lease_expires_us = NULL, committing = false "
+        "WHERE id IN (SELECT id FROM postern_queue WHERE state = 'queued' AND committing "
+        "AND lease_expires_us <= $1::bigint FOR UPDATE SKIP LOCKED)",
+        {number(now_us)});
+    std::vector<param> params = {number(now_us), text(to_text(worker)), text(l.token),
+                                 number(to_us(l.expires))};
     std::string only;
     if (account && delivery) {
       only = "AND account = $5 AND delivery = $6 ";
       params.push_back(text(to_text(*account)));
       params.push_back(text(to_text(*delivery)));
     }
-    result r = exec("WITH due AS (SELECT id FROM postern_queue WHERE state = 'queued' "
-                    "AND next_attempt_us <= $1::bigint "
-                    "AND (lease_token IS NULL OR (lease_expires_us <= $1::bigint AND NOT committing)) " +
-                        only +
-                        "ORDER BY next_attempt_us, seq LIMIT 1 FOR UPDATE SKIP LOCKED) "
-                        "UPDATE postern_queue q SET lease_owner = $2, lease_token = $3, "
-                        "lease_expires_us = $4::bigint, committing = false FROM due WHERE q.id = due.id "
-                        "RETURNING " +
-                        qualified_columns(),
-                    params);
+    result r = exec(
+        "WITH due AS (SELECT id FROM postern_queue WHERE state = 'queued' "
+        "AND next_attempt_us <= $1::bigint "
+        "AND (lease_token IS NULL OR (lease_expires_us <= $1::bigint AND NOT committing)) " +
+            only +
+            "ORDER BY next_attempt_us, seq LIMIT 1 FOR UPDATE SKIP LOCKED) "
+            "UPDATE postern_queue q SET lease_owner = $2, lease_token = $3, "
+            "lease_expires_us = $4::bigint, committing = false FROM due WHERE q.id = due.id "
+            "RETURNING " +
+            qualified_columns(),
+        params);
     tx.commit();
     if (PQntuples(r.get()) == 0) return std::nullopt;
     entry e = read_entry(r.get(), 0);
@@ -440,8 +470,13 @@ class postgresql_store final : public store {
   void connect() {
     // Defaults before the URL, which may override them: a dead server or a silent network fails a
     // call within about a minute instead of hanging a worker.
-    const std::array<const char*, 7> keys = {"connect_timeout", "application_name", "keepalives_idle",
-                                             "keepalives_interval", "keepalives_count", "dbname", nullptr};
+    const std::array<const char*, 7> keys = {"connect_timeout",
+                                             "application_name",
+                                             "keepalives_idle",
+                                             "keepalives_interval",
+                                             "keepalives_count",
+                                             "dbname",
+                                             nullptr};
     const std::array<const char*, 7> values = {"10", "postern", "30", "10", "3", url_.c_str(), nullptr};
     conn_ = PQconnectdbParams(keys.data(), values.data(), 1);
     if (!conn_) throw store_error(where() + ": cannot connect: out of memory");
@@ -452,7 +487,8 @@ class postgresql_store final : public store {
       throw store_error(where() + ": cannot connect: " + why);
     }
     // The server's NOTICEs ("relation … already exists, skipping") are not for postern's users.
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
     session_settings();
   }
 
@@ -536,7 +572,9 @@ class postgresql_store final : public store {
   }
 
   entry read_entry(PGresult* r, int row) const {
-    auto str = [&](int col) { return std::string(PQgetvalue(r, row, col), static_cast<std::size_t>(PQgetlength(r, row, col))); };
+    auto str = [&](int col) {
+      return std::string(PQgetvalue(r, row, col), static_cast<std::size_t>(PQgetlength(r, row, col)));
+    };
     auto isnull = [&](int col) { return PQgetisnull(r, row, col) != 0; };
     try {
       entry e;
@@ -581,6 +619,8 @@ class postgresql_store final : public store {
 
 }  // namespace
 
-std::unique_ptr<store> open_postgresql(const std::string& url) { return std::make_unique<postgresql_store>(url); }
+std::unique_ptr<store> open_postgresql(const std::string& url) {
+  return std::make_unique<postgresql_store>(url);
+}
 
 }  // namespace postern::queue

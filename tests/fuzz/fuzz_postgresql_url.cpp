@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t end = out.find_first_of("/?", start);
     if (end == std::string::npos) end = out.size();
     const std::size_t at = out.rfind('@', end == 0 ? 0 : end - 1);
-    if (at != std::string::npos && at >= start && out.substr(start, at - start).find(':') != std::string::npos)
+    if (at != std::string::npos && at >= start &&
+        out.substr(start, at - start).find(':') != std::string::npos)
       std::abort();
   }
   const std::size_t q = out.find('?');

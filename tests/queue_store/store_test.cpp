@@ -35,7 +35,8 @@ std::string base_url() {
 std::string admin(const std::string& sql) {
   PGconn* c = PQconnectdb(base_url().c_str());
   EXPECT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
-  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);  // "schema … does not exist, skipping"
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);  // "schema … does not exist, skipping"
   PGresult* r = PQexec(c, sql.c_str());
   ExecStatusType st = PQresultStatus(r);
   EXPECT_TRUE(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) << sql << ": " << PQresultErrorMessage(r);
@@ -221,8 +222,8 @@ TEST_F(StoreTest, ExpiredLeaseIsDueAgainAndTheOldLeaseIsStale) {
   auto a = q_->take_due("w1", t0, 10s);
   ASSERT_TRUE(a);
   EXPECT_FALSE(q_->take_due("w2", t0 + 9s, 10s));  // still live
-  EXPECT_EQ(q_->next_due(), t0 + 10s);              // when it can be taken again
-  auto b = q_->take_due("w2", t0 + 10s, 10s);        // w1 died: its lease expired
+  EXPECT_EQ(q_->next_due(), t0 + 10s);             // when it can be taken again
+  auto b = q_->take_due("w2", t0 + 10s, 10s);      // w1 died: its lease expired
   ASSERT_TRUE(b);
   EXPECT_EQ(b->first.id, id);
   EXPECT_NE(b->first.token, a->first.token);
@@ -304,8 +305,8 @@ TEST_F(StoreTest, HoldReleaseRetryDrop) {
   o.retry_at = now + 1h;
   ASSERT_TRUE(q_->finish(l->first, o, now));
   EXPECT_TRUE(q_->retry(id, now));  // queued → due now
-  EXPECT_EQ(q_->get(id)->next_attempt, clock::time_point(std::chrono::duration_cast<std::chrono::microseconds>(
-                                           now.time_since_epoch())));
+  EXPECT_EQ(q_->get(id)->next_attempt,
+            clock::time_point(std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch())));
   EXPECT_TRUE(q_->drop(id));
   EXPECT_FALSE(q_->get(id));
   EXPECT_FALSE(q_->drop(id));
