@@ -64,7 +64,16 @@ class QueueOnPostgreSQL(test_queue.Queue):
 
     def setUp(self):
         super().setUp()
-        self.qfile = PG.create_database(f"queue_{next(DATABASES)}")  # a URL where Queue has a file
+        self.database = f"queue_{next(DATABASES)}"
+        self.qfile = PG.create_database(self.database)  # a URL where Queue has a file
+
+    def assert_not_stored(self, secret: bytes):
+        rows = PG.psql(self.database, "SELECT count(*) FROM postern_queue")
+        self.assertNotEqual(rows, "0", "nothing queued: the check would prove nothing")
+        text = secret.decode()
+        found = PG.psql(self.database, f"SELECT count(*) FROM postern_queue q WHERE strpos(q::text, '{text}') > 0 "
+                                       f"OR position('{text}'::bytea in content) > 0")
+        self.assertEqual(found, "0", f"a row of the queue holds {secret!r}")
 
     def test_database_crash_during_deliveries(self):
         """PostgreSQL crashes and comes back while a worker delivers 300 messages: the worker stops
