@@ -37,6 +37,9 @@ packages=(
   maildrop                          # reformime: the independent MIME judge of test_messages
   # postern relay (issue 11)
   libcrypt-dev                      # src/relay/users.cpp: crypt(3) from libxcrypt checks the users file
+  # the shared queue (issue 11): libpq for src/queue/postgresql_store.cpp, a private server for the tests
+  libpq-dev                         # src/queue/postgresql_store.cpp (--queue postgresql://…)
+  postgresql                        # harness.PostgreSQL: initdb + pg_ctl of /usr/lib/postgresql/15/bin
 )
 
 missing=()
@@ -64,8 +67,9 @@ fi
 if [ -f /etc/postfix/main.cf ] && postfix status >/dev/null 2>&1; then
   postfix stop >/dev/null 2>&1 || true
 fi
-# Likewise the proxies' own instances (tinyproxy on 8888, danted): the tests start their own.
-for svc in tinyproxy danted; do
+# Likewise the proxies' own instances (tinyproxy on 8888, danted) and the cluster the postgresql
+# package creates (port 5432): the tests start their own.
+for svc in tinyproxy danted postgresql; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true
   fi
