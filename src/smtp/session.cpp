@@ -717,7 +717,8 @@ void session::next_message(envelope env, std::string data) {
 
 bool session::can_pipeline_next() const noexcept {
   // With BDAT the LAST chunk may be written while the MAIL and RCPT replies are still due.
-  const bool answering = state_ == state::content || state_ == state::mail || state_ == state::rcpt;
+  const bool answering = state_ == state::content || state_ == state::mail || state_ == state::rcpt ||
+                         (state_ == state::rset && adopted_);
   return !config_.quit_when_done && !quit_sent_ && pipelined_ && !staged_ && !out_pending_ && answering &&
          content_written_ && !ending_empty_data_;
 }

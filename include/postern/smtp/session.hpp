@@ -235,6 +235,9 @@ class session {
   const session_result& result() const noexcept { return result_; }  ///< the outcome so far
   /** Everything said so far, in order (credentials redacted). */
   const std::vector<transcript_event>& transcript() const noexcept { return transcript_; }
+  /** Drops the transcript entries recorded so far (a driver that copied them out keeps a long
+      connection's memory flat); later entries start again at index 0. */
+  void clear_transcript() noexcept { transcript_.clear(); }
   /** Size of the message content in DATA form, dot-stuffing and terminator included (for reports). */
   std::size_t data_size() const noexcept { return data_.size(); }
   /** Facts of the message before encoding, recovered from the DATA form (SIZE= announces facts().wire_size).

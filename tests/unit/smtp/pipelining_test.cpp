@@ -164,10 +164,16 @@ TEST(pipelining, a_421_to_the_dot_ends_the_connection_and_the_next_is_not_sent) 
 
 TEST(pipelining, bdat_next_transaction_resets_first_and_sends_its_chunk_after_the_reply) {
   session s(config(), to(1), body(1));
-  auto r = drive(s, 2,
+  auto r = drive(s, 3,
                  {greeting, ehlo_chunking, "250 ok\r\n250 ok\r\n250 queued 1\r\n250 reset\r\n250 ok\r\n250 ok\r\n",
-                  "250 queued 2\r\n", "221 bye\r\n"});
-  ASSERT_EQ(r.outcomes.size(), 2u);
+                  "250 queued 2\r\n250 ok\r\n250 ok\r\n", "250 queued 3\r\n", "221 bye\r\n"});
+  ASSERT_EQ(r.outcomes.size(), 3u);
+  EXPECT_EQ(r.outcomes[2].final_reply, "250 queued 3");
+  // Message 3 is pipelined behind message 2's LAST chunk in turn; message 2's RCPT replies were
+  // in by then, so no RSET in front of it.
+  const auto flight3 = r.index_of("RCPT TO:<r3@y.test>");
+  EXPECT_LT(flight3, r.index_of("250 queued 2"));
+  EXPECT_EQ(r.log[flight3], "C: MAIL FROM:<a@x.test>\r\nRCPT TO:<r3@y.test>\r\n");
   EXPECT_TRUE(r.outcomes[0].delivered);
   EXPECT_EQ(r.outcomes[0].final_reply, "250 queued 1");
   EXPECT_TRUE(r.outcomes[1].delivered);
