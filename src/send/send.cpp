@@ -309,7 +309,12 @@ class driver {
           std::error_code ec;
           const bool content = ss.current_state() == smtp::state::content;
           auto wait = content ? smtp::wait_kind::data_termination : smtp::wait_kind::command;
-          if (ss.write_ends_content()) src_.committing();
+          if (ss.write_ends_content()) {
+            // The next message's commands go in the same write as this one's end (RFC 2920).
+            co_await take_pipelined(ss);
+            a = ss.next();
+            src_.committing();
+          }
           co_await s.write(a.bytes, clock::now() + timeout_for(o_.timeouts, wait), ec);
           if (ec) {
             if (tls_refused(s)) {
@@ -323,15 +328,7 @@ class driver {
           ss.written();
           collect_transcript(ss);
           new_step = true;
-          // RFC 2920: the next message's commands follow the final dot without waiting for its reply.
-          if (ss.can_pipeline_next() && !source_done_ && !held_) {
-            auto next = co_await src_.next();
-            if (!next) {
-              source_done_ = true;
-            } else if (!ss.pipeline_next(next->envelope, smtp::encode_data(next->content))) {
-              held_ = std::move(next);  // sent the usual way once it is its turn
-            }
-          }
+          co_await take_pipelined(ss);
           break;
         }
         case smtp::action_kind::read: {
@@ -397,6 +394,17 @@ class driver {
         case smtp::action_kind::failed:
           co_return false;
       }
+    }
+  }
+
+  // RFC 2920: the next message's commands follow the final dot without waiting for its reply.
+  asio::awaitable<void> take_pipelined(smtp::session& ss) {
+    if (!ss.can_pipeline_next() || source_done_ || held_) co_return;
+    auto next = co_await src_.next();
+    if (!next) {
+      source_done_ = true;
+    } else if (!ss.pipeline_next(next->envelope, smtp::encode_data(next->content))) {
+      held_ = std::move(next);  // sent the usual way once it is its turn
     }
   }
 

@@ -719,8 +719,11 @@ bool session::can_pipeline_next() const noexcept {
   // With BDAT the LAST chunk may be written while the MAIL and RCPT replies are still due.
   const bool answering = state_ == state::content || state_ == state::mail || state_ == state::rcpt ||
                          (state_ == state::rset && adopted_);
-  return !config_.quit_when_done && !quit_sent_ && pipelined_ && !staged_ && !out_pending_ && answering &&
-         content_written_ && !ending_empty_data_;
+  // Either the end of the content is written and unanswered, or it is the pending write: then the
+  // next commands join that write (one segment, one TLS record, one wake-up of the server).
+  const bool ending = (content_written_ && !out_pending_) || (out_pending_ && writing_content_);
+  return !config_.quit_when_done && !quit_sent_ && pipelined_ && !staged_ && answering && ending &&
+         !ending_empty_data_;
 }
 
 bool session::pipeline_next(envelope env, std::string content) {
@@ -743,7 +746,14 @@ bool session::pipeline_next(envelope env, std::string content) {
   // BDAT waits for the current reply: at most one message is committed and unanswered.
   if (!t.chunking) flight += data();
   staged_ = std::move(t);
-  write(std::move(flight));
+  if (!out_pending_) {
+    write(std::move(flight));
+    return true;
+  }
+  record_commands(flight);
+  if (out_view_.data() != out_.data() || out_view_.size() != out_.size()) out_.assign(out_view_);  // DATA content
+  out_ += flight;
+  out_view_ = out_;
   return true;
 }
 

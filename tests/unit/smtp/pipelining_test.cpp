@@ -35,15 +35,22 @@ struct run {
 
 // Drives one connection carrying message 1 (given to the session) and then @p count - 1 more,
 // pipelining each behind the previous final dot whenever the session allows it.
-run drive(session& s, int count, const std::vector<std::string>& server) {
+// With @p coalesce the next message is given before the write that ends the current one, so its
+// commands join that write (what postern::send does).
+run drive(session& s, int count, const std::vector<std::string>& server, bool coalesce = false) {
   run r;
   int next_msg = 2;
   std::size_t chunk = 0;
   bool quitting = false;
   for (int guard = 0; guard < 10000; ++guard) {
-    const action a = s.next();
+    action a = s.next();
     switch (a.kind) {
       case action_kind::write:
+        if (coalesce && s.write_ends_content() && s.can_pipeline_next() && next_msg <= count &&
+            s.pipeline_next(to(next_msg), body(next_msg))) {
+          ++next_msg;
+          a = s.next();
+        }
         r.log.push_back("C: " + std::string(a.bytes));
         s.written();
         if (s.can_pipeline_next() && next_msg <= count && s.pipeline_next(to(next_msg), body(next_msg)))
@@ -119,6 +126,37 @@ TEST(pipelining, next_mail_goes_before_the_previous_dot_reply) {
   // The content of message 2 waits for its own 354, which comes after message 1's reply.
   EXPECT_GT(r.index_of("message 2"), queued1);
   EXPECT_EQ(r.log.back(), "S: 221 bye\r\n");
+}
+
+TEST(pipelining, the_next_commands_can_join_the_write_that_ends_the_content) {
+  session s(config(), to(1), body(1));
+  auto r = drive(s, 3,
+                 {greeting, ehlo_pipelining, "250 ok\r\n250 ok\r\n354 go\r\n",
+                  "250 queued 1\r\n250 ok\r\n250 ok\r\n354 go\r\n", "250 queued 2\r\n250 ok\r\n250 ok\r\n354 go\r\n",
+                  "250 queued 3\r\n", "221 bye\r\n"},
+                 true);
+  const auto w = r.index_of("message 1");
+  ASSERT_LT(w, r.log.size());
+  EXPECT_EQ(r.log[w], "C: " + body(1) + "MAIL FROM:<a@x.test>\r\nRCPT TO:<r2@y.test>\r\nDATA\r\n");
+  ASSERT_EQ(r.outcomes.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(r.outcomes[i].final_reply, "250 queued " + std::to_string(i + 1));
+  EXPECT_LT(r.index_of("RCPT TO:<r3@y.test>"), r.index_of("250 queued 2"));
+}
+
+TEST(pipelining, coalesced_bdat_flights_and_a_lost_connection) {
+  session s(config(), to(1), body(1));
+  auto r = drive(s, 3,
+                 {greeting, ehlo_chunking, "250 ok\r\n250 ok\r\n250 queued 1\r\n250 reset\r\n250 ok\r\n250 ok\r\n"},
+                 true);
+  // Message 1's whole transaction and message 2's RSET, MAIL, RCPT in one write.
+  const auto w = r.index_of("RCPT TO:<r1@y.test>");
+  ASSERT_LT(w, r.log.size());
+  EXPECT_EQ(r.log[w].rfind("C: MAIL FROM:<a@x.test>\r\nRCPT TO:<r1@y.test>\r\nBDAT ", 0), 0u) << r.log[w];
+  EXPECT_NE(r.log[w].find("RSET\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<r2@y.test>\r\n"), std::string::npos);
+  ASSERT_EQ(r.outcomes.size(), 3u);
+  EXPECT_TRUE(r.outcomes[0].delivered);
+  EXPECT_EQ(r.outcomes[1].error, make_error_code(errc::outcome_unknown));  // its LAST chunk went
+  EXPECT_FALSE(r.outcomes[2].sent);
 }
 
 TEST(pipelining, refusals_in_the_middle_are_attributed_and_nothing_else_is_lost) {
