@@ -25,6 +25,7 @@
 
 /// OpenSSL's client context, declared here so that this header does not include OpenSSL.
 typedef struct ssl_ctx_st SSL_CTX;
+/// OpenSSL's TLS session (for resumption), declared here for the same reason.
 typedef struct ssl_session_st SSL_SESSION;
 
 namespace postern::net {
