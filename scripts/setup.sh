@@ -32,6 +32,9 @@ packages=(
   # peers in bench/send
   swaks libnet-ssleay-perl          # swaks' TLS needs Net::SSLeay, only a Recommends
   curl msmtp
+  # bench/bulk: smtp-sink and smtp-source come with postfix; stunnel4 puts implicit TLS in front
+  # of smtp-sink; nodejs runs the nodemailer pool (bench/bulk/setup installs it with npm, pinned)
+  stunnel4 nodejs
   # message building (issue 10): content types of attachments, IDNA A-labels, a second MIME parser
   libmagic-dev libidn2-dev          # src/client/message.cpp (libmagic), src/send/idna.cpp (libidn2)
   maildrop                          # reformime: the independent MIME judge of test_messages
@@ -58,6 +61,16 @@ if ((${#missing[@]})); then
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# bench/bulk/setup needs npm: Debian packages it apart from nodejs (NodeSource's nodejs bundles
+# it and conflicts with Debian's npm), so it is only installed when no npm is there.
+if ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: need root to install: npm" >&2
+    exit 1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
 fi
 
 # The package's own instance would take port 25 and is not ours to use.

@@ -286,6 +286,7 @@ int run_bulk(send_args& a, const bulk_args& b) {
                       EX_CANTCREAT};
 
   client::request q = make_request(a);
+  q.dkim = dkim_options_of(a);  // every message signed as the pool takes it; the key read once
   q.on_finding = [](const diagnose::finding& f) {
     std::cerr << (f.severity == diagnose::severity::warning ? "postern: warning: " : "postern: ") << f.summary
               << "\n";
@@ -323,6 +324,7 @@ int run_bulk(send_args& a, const bulk_args& b) {
             << " failed, " << s.unknown << " outcome unknown";
   if (b.resume) std::cerr << ", " << reader.skipped() << " settled before";
   std::cerr << "; " << s.connections << " connections (at most " << s.max_jobs << " at once)";
+  if (s.resumed) std::cerr << ", " << s.resumed << " resumed TLS";
   if (done && secs > 0) std::cerr << ", " << static_cast<long>(static_cast<double>(done) / secs) << " msg/s";
   std::cerr << "\n";
   if (s.connections && s.route.port)
@@ -363,6 +365,7 @@ command add_bulk_command(CLI::App& app) {
                 "continue the run of --results FILE: skip what it delivered or left outcome-unknown");
   cmd->add_flag("--fsync", b->fsync,
                 "fdatasync the results and the journal after each line (survives power loss, slower)");
+  add_dkim_options(*cmd, *a);
   auto acct = add_account_options(*cmd);
   return {cmd, [a, b, cmd, acct] {
             apply_account_options(*acct, *cmd, *a, false);

@@ -82,6 +82,11 @@ class pool {
       std::optional<asio::steady_timer>& timer;
       ~drop_timer() { timer.reset(); }
     } drop{event_};
+    if (base_.dkim && !load_signer()) {
+      drain_failed();  // the key does not load: nothing is sent, every message fails with its cause
+      summary_.exit_code = exit_code();
+      co_return std::move(summary_);
+    }
     // The first connection: the whole flow; the others start once its route carried a message.
     ++running_;
     ++workers_;  // the first connection's slot counts as a worker
@@ -115,13 +120,34 @@ class pool {
   }
 
  private:
+  // DKIM: the key is read once per run; each message is signed when it is taken from the source.
+  bool load_signer() {
+    auto s = dkim::signer::load(*base_.dkim);
+    for (const auto& w : s.warnings) {
+      diagnose::finding f{w.code, diagnose::severity::warning, w.summary, {}, {}};
+      if (base_.on_finding) base_.on_finding(f);
+      summary_.findings.push_back(std::move(f));
+    }
+    if (s.value) {
+      signer_ = std::move(s.value);
+      return true;
+    }
+    last_error_ = send::failure{s.error->code, s.error->summary, ""};
+    last_exit_ = s.error->exit_code;
+    stopping_ = true;
+    return false;
+  }
+
   std::unique_ptr<detail::submission> make_first() {
+    request q = base_;
+    q.dkim.reset();  // the pool signs each message itself (load_signer)
     return std::make_unique<detail::submission>(
-        base_, [this](const send::options& o) -> asio::awaitable<send::report> {
+        std::move(q), [this](const send::options& o) -> asio::awaitable<send::report> {
           if (route_) co_return co_await one_connection(o);
           first_options_ = &o;  // the route under trial; ready after its first message
           // Its handshake is what every pool connection must match (or better).
           send::options trial = o;
+          trial.tls_sessions = sessions_;  // its session is what the pool's connections resume
           trial.check_tls = [this,
                              check = o.check_tls](const send::tls_report& t) -> std::optional<send::failure> {
             if (check)
@@ -182,9 +208,19 @@ class pool {
     ++open_;
     summary_.max_jobs = std::max(summary_.max_jobs, open_);
     connection_source src(*this, id);
-    auto r = co_await send::async_send_from(o, src);
+    // The report keeps no transcript (a connection may carry 100,000 messages); the one fact the
+    // pool needs from it, a 421 from the server, is noted as it goes by.
+    send::options flat = o;
+    bool saw_421 = false;
+    flat.keep_transcript = false;
+    flat.on_transcript = [&saw_421, inner = o.on_transcript](const smtp::transcript_event& e) {
+      if (e.from == smtp::transcript_event::who::server && reply_code(e.text) == 421) saw_421 = true;
+      if (inner) inner(e);
+    };
+    auto r = co_await send::async_send_from(flat, src);
     --open_;
     if (src.took_any()) ++summary_.connections;
+    if (src.took_any() && r.tls && r.tls->resumed) ++summary_.resumed;
     if (src.delivered_any()) {
       failed_in_row_ = 0;
     } else if (r.error) {
@@ -195,17 +231,11 @@ class pool {
     // The server refuses more connections (421, "too many"): one fewer from now on.
     const std::string last_reply = r.messages.empty() ? std::string() : r.messages.back().reply;
     if (r.error && (says_too_many(r.error->detail) || says_too_many(r.error->summary) ||
-                    says_too_many(last_reply) || greeting_refused(r))) {
+                    says_too_many(last_reply) || saw_421)) {
       if (target_jobs_ > 1) --target_jobs_;
     }
     notify();
     co_return r;
-  }
-
-  static bool greeting_refused(const send::report& r) {
-    for (const auto& e : r.transcript)
-      if (e.from == smtp::transcript_event::who::server && reply_code(e.text) == 421) return true;
-    return false;
   }
 
   class connection_source final : public send::message_source {
@@ -215,14 +245,18 @@ class pool {
       if (count_ >= std::max(1u, p_.o_.max_per_connection) || p_.stopping_) co_return std::nullopt;
       // A connection beyond what the server accepts ends after its current message.
       if (count_ > 0 && p_.open_ > p_.target_jobs_) co_return std::nullopt;
-      current_ = co_await p_.take();
-      if (!current_) co_return std::nullopt;
+      auto p = co_await p_.take();
+      if (!p) co_return std::nullopt;
       ++count_;
-      committed_ = false;
-      co_return current_->item.message;
+      send::message m = p->item.message;
+      out_.push_back({std::move(*p), false});
+      co_return m;
     }
     void done(const send::message_report& m) override {
-      if (!current_) return;
+      if (out_.empty()) return;
+      auto [current, committed] = std::move(out_.front());
+      out_.pop_front();
+      ++answered_;
       if (m.delivered && !m.error) {
         delivered_any_ = true;
         p_.failed_in_row_ = 0;  // the server takes mail: the failures so far were not "in a row"
@@ -231,24 +265,27 @@ class pool {
       if (!m.error || !connection_failure(m.error->code)) p_.route_ready();
       // A refused greeting or a failed connection under a connection's first message does not
       // count as an attempt of that message (the pool's bound on failed connections applies).
-      const bool reached = committed_ || !m.recipients.empty() || count_ > 1;
-      p_.finish(std::move(*current_), m, id_, committed_, reached);
-      current_.reset();
+      const bool reached = committed || !m.recipients.empty() || answered_ > 1;
+      p_.finish(std::move(current), m, id_, committed, reached);
     }
     void committing() override {
-      if (committed_ || !current_) return;
-      committed_ = true;
-      if (p_.hook_) p_.hook_(current_->item.id);
+      if (out_.empty() || out_.front().committed) return;
+      out_.front().committed = true;
+      if (p_.hook_) p_.hook_(out_.front().p.item.id);
     }
     bool delivered_any() const { return delivered_any_; }
     bool took_any() const { return count_ > 0; }
 
    private:
+    struct outstanding {
+      pending p;
+      bool committed = false;
+    };
     pool& p_;
     unsigned id_;
     unsigned count_ = 0;
-    std::optional<pending> current_;
-    bool committed_ = false;
+    unsigned answered_ = 0;
+    std::deque<outstanding> out_;  // taken, outcome not known yet (two at most: see message_source)
     bool delivered_any_ = false;
   };
 
@@ -262,19 +299,37 @@ class pool {
     return lookahead_.has_value();
   }
 
-  // The next message: retries first, then the source; spaced by --rate.
+  // The next message: retries first (already signed), then the source; spaced by --rate.
   asio::awaitable<std::optional<pending>> take() {
-    if (!has_work()) co_return std::nullopt;
     std::optional<pending> p;
-    if (!retry_.empty()) {
-      p = std::move(retry_.front());
-      retry_.pop_front();
-    } else {
+    while (!p) {
+      if (!has_work()) co_return std::nullopt;
+      if (!retry_.empty()) {
+        p = std::move(retry_.front());
+        retry_.pop_front();
+        break;
+      }
       p = pending{std::move(*lookahead_), 0, steady::now()};
       lookahead_.reset();
+      if (signer_ && !sign(*p)) p.reset();
     }
     if (o_.rate > 0) co_await pace(next_send_, o_.rate);
     co_return p;
+  }
+
+  // A message that cannot be signed fails alone (dkim.bad-message), never sent unsigned.
+  bool sign(pending& p) {
+    dkim::result r = signer_->sign(p.item.message.content);
+    if (r.ok()) {
+      p.item.message.content = std::move(r.message);
+      return true;
+    }
+    bulk_outcome out;
+    out.id = std::move(p.item.id);
+    out.cause = r.error->code;
+    out.summary = "not sent: " + r.error->summary;
+    record(out, send::failure{r.error->code, r.error->summary, ""});
+    return false;
   }
 
   asio::awaitable<void> pace_connection() {
@@ -413,10 +468,13 @@ class pool {
   const bulk_sink& sink_;
   const bulk_commit_hook& hook_;
 
+  std::shared_ptr<const dkim::signer> signer_;  // when the request has dkim
   std::unique_ptr<detail::submission> first_;
   const send::options* first_options_ = nullptr;  // the first connection's route, while on trial
   std::optional<send::options> route_;            // the route every pool connection uses
   std::optional<plan::route_facts> first_tls_;    // the first connection's handshake
+  // TLS sessions: the first connection's ticket lets the others resume (still downgrade-checked).
+  std::shared_ptr<send::tls_session_cache> sessions_ = std::make_shared<send::tls_session_cache>();
   std::optional<asio::steady_timer> event_;
   std::exception_ptr failure_;
   bool signalled_ = false;
@@ -445,6 +503,7 @@ class pool {
   void route_ready() {
     if (route_ || !first_options_) return;
     route_ = *first_options_;
+    route_->tls_sessions = sessions_;
     // Each pool connection passes the host memory's check and must not be weaker than the first
     // connection's handshake (an attacker on the path may pick off the later connections).
     route_->check_tls =

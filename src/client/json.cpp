@@ -33,7 +33,8 @@ std::string to_json(const report& rep, int indent) {
                 {"peer_subject", r.tls->peer_subject},
                 {"peer_issuer", r.tls->peer_issuer},
                 {"peer_not_after", r.tls->peer_not_after},
-                {"peer_key_sha256", r.tls->peer_key_sha256}};
+                {"peer_key_sha256", r.tls->peer_key_sha256},
+                {"resumed", r.tls->resumed}};
   } else {
     j["tls"] = nullptr;
   }

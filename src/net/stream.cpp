@@ -232,7 +232,7 @@ asio::awaitable<std::error_code> stream::connect_tcp(const std::string& host, st
 }
 
 asio::awaitable<std::optional<tls_failure>> stream::start_tls(SSL_CTX* ctx, std::string name, bool insecure,
-                                                              clock::time_point deadline) {
+                                                              clock::time_point deadline, SSL_SESSION* resume) {
   SSL_CTX_up_ref(ctx);  // asio::ssl::context takes ownership of one reference
   ssl_ctx_.emplace(ctx);
   tls_stream_.emplace(socket_, *ssl_ctx_);
@@ -240,6 +240,7 @@ asio::awaitable<std::optional<tls_failure>> stream::start_tls(SSL_CTX* ctx, std:
   std::string error;
   if (!tls::prepare_connection(ssl, name, insecure, error))
     co_return tls_failure{"tls.handshake-failed", "could not set up TLS: " + error, error};
+  if (resume) SSL_set_session(ssl, resume);  // a refused session falls back to a full handshake
 
   asio::steady_timer timer(ex_, deadline);
   auto r = co_await (tls_stream_->async_handshake(asio::ssl::stream_base::client, use_tuple) ||

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <map>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
@@ -97,6 +98,55 @@ std::chrono::milliseconds timeout_for(const timeouts& t, smtp::wait_kind w) {
   return t.command;
 }
 
+// What a connection's SSL_CTX needs to store the sessions its server gives (TLS 1.3 tickets
+// arrive after the handshake, on a later read: hence a callback, not a look after the handshake).
+struct resumption_binding {
+  tls_session_cache::state* cache = nullptr;
+  std::string key;
+};
+
+int binding_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+}  // namespace
+
+struct tls_session_cache::state {
+  std::map<std::string, SSL_SESSION*> sessions;  // one reference each
+  std::size_t received = 0;
+  state() = default;
+  state(const state&) = delete;
+  state& operator=(const state&) = delete;
+  ~state() {
+    for (auto& [key, s] : sessions) SSL_SESSION_free(s);
+  }
+  void store(const std::string& key, SSL_SESSION* s) {
+    auto& slot = sessions[key];
+    if (slot) SSL_SESSION_free(slot);
+    slot = s;
+    ++received;
+  }
+  SSL_SESSION* find(const std::string& key) const {
+    auto it = sessions.find(key);
+    return it == sessions.end() ? nullptr : it->second;
+  }
+};
+
+tls_session_cache::tls_session_cache() : state_(std::make_unique<state>()) {}
+tls_session_cache::~tls_session_cache() = default;
+std::size_t tls_session_cache::received() const noexcept { return state_->received; }
+
+namespace {
+
+// SSL_CTX_sess_set_new_cb: returning 1 keeps the reference OpenSSL hands over.
+int on_new_session(SSL* ssl, SSL_SESSION* session) {
+  auto* b = static_cast<resumption_binding*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), binding_index()));
+  if (!b || !b->cache || SSL_SESSION_is_resumable(session) != 1) return 0;
+  b->cache->store(b->key, session);
+  return 1;
+}
+
 class driver {
  public:
   driver(const options& o, message_source& src, report& r) : o_(o), src_(src), r_(r) {}
@@ -152,6 +202,15 @@ class driver {
       }
     }
     const std::string tls_name = o_.tls_name.empty() ? o_.host : o_.tls_name;
+    if (ctx && o_.tls_sessions && binding_index() >= 0) {
+      // Everything that makes a session valid for this route is in the key.
+      binding_.cache = &o_.tls_sessions->internal();
+      binding_.key = o_.host + "|" + std::to_string(port) + "|" + tls_name + "|" + o_.tls_profile + "|" +
+                     (o_.insecure ? "insecure" : o_.ca_file) + "|" + o_.client_cert;
+      SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+      SSL_CTX_sess_set_new_cb(ctx.get(), on_new_session);
+      SSL_CTX_set_ex_data(ctx.get(), binding_index(), &binding_);
+    }
     if (o_.mode == mode::implicit_tls) {
       const bool up = co_await handshake(s, ctx.get(), tls_name);
       if (!up) co_return;
@@ -186,7 +245,22 @@ class driver {
         src_.done(mr);
       }
       r_.messages.push_back(std::move(mr));
+      if (ss.has_pipelined() || held_) {
+        // Taken while the previous reply was due: its turn now, or never on this connection.
+        if (!ss.can_continue()) {
+          not_sent();
+          break;
+        }
+        if (ss.has_pipelined()) {
+          ss.next_pipelined();
+        } else {
+          ss.next_message(held_->envelope, smtp::encode_data(held_->content));
+          held_.reset();
+        }
+        continue;
+      }
       if (!ss.can_continue()) break;  // the connection is gone: later messages are not taken
+      if (source_done_) break;
       auto next = co_await src_.next();
       if (!next) break;
       ss.next_message(next->envelope, smtp::encode_data(next->content));
@@ -200,7 +274,8 @@ class driver {
   }
 
   asio::awaitable<bool> handshake(net::stream& s, SSL_CTX* ctx, const std::string& name) {
-    auto f = co_await s.start_tls(ctx, name, o_.insecure, clock::now() + o_.timeouts.command);
+    SSL_SESSION* resume = binding_.cache ? binding_.cache->find(binding_.key) : nullptr;
+    auto f = co_await s.start_tls(ctx, name, o_.insecure, clock::now() + o_.timeouts.command, resume);
     if (f) {
       info("TLS handshake failed: " + f->detail);
       fail_with({f->code, f->summary, f->detail}, f->code == "net.timeout" ? 75 : 77);
@@ -209,8 +284,9 @@ class driver {
     auto h = tls::describe_handshake(static_cast<SSL*>(s.native_ssl()));
     r_.tls = tls_report{o_.tls_profile, h.version,        h.cipher,         h.kx, h.group, h.peer_subject,
                         h.peer_issuer,  h.peer_not_after, h.peer_key_sha256};
+    r_.tls->resumed = SSL_session_reused(static_cast<SSL*>(s.native_ssl())) == 1;
     info("TLS " + h.version + " " + h.cipher + (h.group.empty() ? "" : " " + h.group) + ", profile " +
-         o_.tls_profile);
+         o_.tls_profile + (r_.tls->resumed ? ", session resumed" : ""));
     if (o_.check_tls) {
       if (auto refused = o_.check_tls(*r_.tls)) {
         info("refused after the handshake: " + refused->summary);
@@ -233,7 +309,12 @@ class driver {
           std::error_code ec;
           const bool content = ss.current_state() == smtp::state::content;
           auto wait = content ? smtp::wait_kind::data_termination : smtp::wait_kind::command;
-          if (ss.write_ends_content()) src_.committing();
+          if (ss.write_ends_content()) {
+            // The next message's commands go in the same write as this one's end (RFC 2920).
+            co_await take_pipelined(ss);
+            a = ss.next();
+            src_.committing();
+          }
           co_await s.write(a.bytes, clock::now() + timeout_for(o_.timeouts, wait), ec);
           if (ec) {
             if (tls_refused(s)) {
@@ -247,6 +328,7 @@ class driver {
           ss.written();
           collect_transcript(ss);
           new_step = true;
+          co_await take_pipelined(ss);
           break;
         }
         case smtp::action_kind::read: {
@@ -315,6 +397,17 @@ class driver {
     }
   }
 
+  // RFC 2920: the next message's commands follow the final dot without waiting for its reply.
+  asio::awaitable<void> take_pipelined(smtp::session& ss) {
+    if (!ss.can_pipeline_next() || source_done_ || held_) co_return;
+    auto next = co_await src_.next();
+    if (!next) {
+      source_done_ = true;
+    } else if (!ss.pipeline_next(next->envelope, smtp::encode_data(next->content))) {
+      held_ = std::move(next);  // sent the usual way once it is its turn
+    }
+  }
+
   // A TLS 1.3 server checks the client certificate after the handshake: its refusal ends the
   // first read or write. Reported here (tls.client-cert-required), not as net.closed.
   bool tls_refused(net::stream& s) {
@@ -326,16 +419,17 @@ class driver {
     return true;
   }
 
-  void collect_transcript(const smtp::session& ss) {
-    const auto& t = ss.transcript();
-    for (; transcript_seen_ < t.size(); ++transcript_seen_) record(t[transcript_seen_]);
+  // Copied out and dropped from the session, so a long connection's session stays small.
+  void collect_transcript(smtp::session& ss) {
+    for (auto& e : ss.transcript()) record(e);
+    ss.clear_transcript();
   }
-  void record(smtp::transcript_event e) {
-    r_.transcript.push_back(std::move(e));
-    if (o_.on_transcript) o_.on_transcript(r_.transcript.back());
+  void record(const smtp::transcript_event& e) {
+    if (o_.on_transcript) o_.on_transcript(e);
+    if (o_.keep_transcript) r_.transcript.push_back(e);
   }
 
-  void collect(const smtp::session& ss, message_report& mr) {
+  void collect(smtp::session& ss, message_report& mr) {
     collect_transcript(ss);
     const auto& res = ss.result();
     if (res.auth_mechanism) r_.auth_mechanism = res.auth_mechanism;
@@ -354,6 +448,16 @@ class driver {
     if (!r_.error) fail_with(f->what, f->exit_code);
   }
 
+  // The message taken behind the current one never went (the connection ended first): its source
+  // hears so, with a cause that lets it go to another connection; it gets no entry.
+  void not_sent() {
+    message_report mr;
+    mr.error = failure{"net.closed", "not sent: the connection ended before its turn",
+                       r_.error ? r_.error->summary : ""};
+    src_.done(mr);
+    held_.reset();
+  }
+
   void fail_net(net::errc e, const std::string& context, const std::string& why) {
     fail_with({net::cause(e), context + ": " + why, ""}, exit_code_for(e));
   }
@@ -369,7 +473,9 @@ class driver {
   report& r_;
   std::optional<net::errc> transport_error_;
   bool tls_failed_ = false;
-  std::size_t transcript_seen_ = 0;
+  resumption_binding binding_;  // outlives the connection's SSL_CTX (a member, not a local)
+  bool source_done_ = false;      // the source said nullopt: ask no more
+  std::optional<message> held_;   // taken behind the current message, not pipelined
 };
 
 }  // namespace

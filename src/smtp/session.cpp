@@ -269,6 +269,10 @@ void session::on_reply(reply r) {
     record(transcript_event::who::server, escape_bytes(line));
   }
   if (state_ == state::quit) return set_state(state::done);
+  if (skip_replies_ > 0 && r.code != 421) {
+    --skip_replies_;  // owed to a failed pipelined transaction, already reported
+    return;
+  }
   // 421: the server is closing the channel whatever we asked (RFC 5321 §3.8).
   if (r.code == 421) return fail(errc::transient, std::move(r));
   switch (state_) {
@@ -404,25 +408,24 @@ void session::on_auth(const reply& r) {
   fail(errc::bad_reply, r);
 }
 
-bool session::ascii_envelope(std::string& mail_from, std::vector<std::string>& rcpts) {
-  auto convert = [this](std::string& address) {
+bool session::ascii_envelope(std::string& mail_from, std::vector<std::string>& rcpts,
+                             std::vector<std::string>& notes) const {
+  auto convert = [this, &notes](std::string& address) {
     if (!needs_smtputf8(address)) return true;
     const auto at = address.rfind('@');
     const std::string local = address.substr(0, at);
     const std::string domain = at == std::string::npos ? std::string() : address.substr(at + 1);
     if (needs_smtputf8(local)) {
-      record(transcript_event::who::info,
-             "the local part of " + address + " is not ASCII and the server does not offer SMTPUTF8");
+      notes.push_back("the local part of " + address + " is not ASCII and the server does not offer SMTPUTF8");
       return false;
     }
     std::optional<std::string> a_label;
     if (config_.domain_to_ascii) a_label = config_.domain_to_ascii(domain);
     if (!a_label) {
-      record(transcript_event::who::info,
-             "the domain of " + address + " has no IDNA A-label and the server does not offer SMTPUTF8");
+      notes.push_back("the domain of " + address + " has no IDNA A-label and the server does not offer SMTPUTF8");
       return false;
     }
-    record(transcript_event::who::info, "no SMTPUTF8: " + domain + " sent as its A-label " + *a_label);
+    notes.push_back("no SMTPUTF8: " + domain + " sent as its A-label " + *a_label);
     address = local + "@" + *a_label;
     return true;
   };
@@ -430,55 +433,55 @@ bool session::ascii_envelope(std::string& mail_from, std::vector<std::string>& r
   return std::all_of(rcpts.begin(), rcpts.end(), convert);
 }
 
-void session::begin_mail() {
-  set_state(state::mail);
+// Everything about the transaction that can be decided before sending: a bad address or a size
+// over the limit never leaves a half-done transaction (nor a pipelined one behind another).
+std::optional<errc> session::plan_mail(planned& t) const {
   const capabilities& caps = result_.caps;
-  if (env_.rcpt_to.empty()) {
-    record(transcript_event::who::info, "no recipient given");
-    return fail(errc::invalid_argument);
+  auto note = [&t](std::string text) { t.notes.push_back(std::move(text)); };
+  if (t.env.rcpt_to.empty()) {
+    note("no recipient given");
+    return errc::invalid_argument;
   }
-  if (caps.size && *caps.size > 0 && facts_.wire_size > *caps.size) {
-    record(transcript_event::who::info, "message is " + std::to_string(facts_.wire_size) +
-                                            " octets; the server accepts at most " +
-                                            std::to_string(*caps.size));
-    return fail(errc::message_too_big);
+  if (caps.size && *caps.size > 0 && t.facts.wire_size > *caps.size) {
+    note("message is " + std::to_string(t.facts.wire_size) + " octets; the server accepts at most " +
+         std::to_string(*caps.size));
+    return errc::message_too_big;
   }
-  std::string sender = env_.mail_from;
-  std::vector<std::string> rcpts = env_.rcpt_to;
+  std::string sender = t.env.mail_from;
+  std::vector<std::string> rcpts = t.env.rcpt_to;
   bool utf8 = needs_smtputf8(sender);
   for (const auto& rcpt : rcpts) utf8 = utf8 || needs_smtputf8(rcpt);
   if (utf8 && !caps.smtputf8) {
     // RFC 6531 §3.2: without SMTPUTF8 only ASCII addresses; domains have an ASCII form.
-    if (!ascii_envelope(sender, rcpts)) return fail(errc::utf8_unsupported);
+    if (!ascii_envelope(sender, rcpts, t.notes)) return errc::utf8_unsupported;
     utf8 = false;
   }
   // RFC 6532 header fields travel under SMTPUTF8 when the server offers it.
-  if (!utf8 && caps.smtputf8 && header_has_utf8(data_)) utf8 = true;
+  if (!utf8 && caps.smtputf8 && header_has_utf8(t.data)) utf8 = true;
 
-  const dsn_request* dsn = env_.dsn ? &*env_.dsn : nullptr;
+  const dsn_request* dsn = t.env.dsn ? &*t.env.dsn : nullptr;
   if (dsn && !caps.dsn) {
     if (dsn->required) {
-      record(transcript_event::who::info, "DSN is required and the server does not offer it");
-      return fail(errc::dsn_unsupported);
+      note("DSN is required and the server does not offer it");
+      return errc::dsn_unsupported;
     }
-    record(transcript_event::who::info,
-           "the server does not offer DSN: sending without notification requests");
-    result_.dsn_ignored = true;
+    note("the server does not offer DSN: sending without notification requests");
+    t.dsn_ignored = true;
     dsn = nullptr;
   }
-  result_.used_dsn = dsn != nullptr;
-  chunking_ = config_.use_chunking && caps.chunking;
-  result_.used_chunking = chunking_;
+  t.dsn = dsn != nullptr;
+  t.chunking = config_.use_chunking && caps.chunking;
 
   mail_parameters params;
-  if (caps.size) params.size = facts_.wire_size;
+  if (caps.size) params.size = t.facts.wire_size;
   // RFC 3030 §3: BINARYMIME only with BDAT, for content that 8BITMIME cannot carry.
-  params.body_binarymime = chunking_ && caps.binarymime && (facts_.has_nul || facts_.longest_line > 998);
-  params.body_8bitmime = !params.body_binarymime && facts_.eight_bit && caps.eightbitmime;
+  params.body_binarymime =
+      t.chunking && caps.binarymime && (t.facts.has_nul || t.facts.longest_line > 998);
+  params.body_8bitmime = !params.body_binarymime && t.facts.eight_bit && caps.eightbitmime;
   params.smtputf8 = utf8;
-  result_.used_smtputf8 = utf8;
-  if (facts_.eight_bit && !caps.eightbitmime && !params.body_binarymime)
-    record(transcript_event::who::info, "8-bit message but no 8BITMIME offered; sending as is");
+  t.smtputf8 = utf8;
+  if (t.facts.eight_bit && !caps.eightbitmime && !params.body_binarymime)
+    note("8-bit message but no 8BITMIME offered; sending as is");
   rcpt_parameters rcpt_params;
   if (dsn) {
     params.dsn_ret = dsn->ret == dsn_return::full ? "FULL" : dsn->ret == dsn_return::headers ? "HDRS" : "";
@@ -487,31 +490,55 @@ void session::begin_mail() {
   }
 
   std::error_code ec;
-  std::string mail = mail_from(sender, params, ec);
+  t.mail = mail_from(sender, params, ec);
   if (ec) {
-    record(transcript_event::who::info, "invalid sender address");
-    return fail(errc::invalid_address);
+    note("invalid sender address");
+    return errc::invalid_address;
   }
-  // Every command is built before the first is sent, so a bad address never leaves a half-done transaction.
-  rcpt_commands_.clear();
-  result_.recipients.clear();
   for (std::size_t i = 0; i < rcpts.size(); ++i) {
     // ORCPT names the recipient as the user gave it when SMTPUTF8 carries it, else as sent.
-    if (dsn && dsn->orcpt) rcpt_params.orcpt = orcpt_value(utf8 ? env_.rcpt_to[i] : rcpts[i]);
-    rcpt_commands_.push_back(rcpt_to(rcpts[i], rcpt_params, ec));
+    if (dsn && dsn->orcpt) rcpt_params.orcpt = orcpt_value(utf8 ? t.env.rcpt_to[i] : rcpts[i]);
+    t.rcpt_commands.push_back(rcpt_to(rcpts[i], rcpt_params, ec));
     if (ec) {
-      record(transcript_event::who::info, "invalid recipient address");
-      return fail(errc::invalid_address);
+      note("invalid recipient address");
+      return errc::invalid_address;
     }
-    result_.recipients.push_back(recipient_result{env_.rcpt_to[i], false, {}});
+    t.recipients.push_back(recipient_result{t.env.rcpt_to[i], false, {}});
   }
+  return std::nullopt;
+}
+
+// The planned transaction becomes the current one.
+void session::adopt(planned& t) {
+  rcpt_commands_ = std::move(t.rcpt_commands);
+  result_.recipients = std::move(t.recipients);
+  chunking_ = t.chunking;
+  result_.used_chunking = t.chunking;
+  result_.used_smtputf8 = t.smtputf8;
+  result_.used_dsn = t.dsn;
+  result_.dsn_ignored = t.dsn_ignored;
   rcpt_index_ = 0;
-  pipelined_ = caps.pipelining && config_.use_pipelining;
-  result_.used_pipelining = pipelined_;
   if (chunking_) {
     raw_ = decode_data(data_);
     chunk_offset_ = chunks_sent_ = chunk_replies_ = 0;
   }
+}
+
+void session::begin_mail() {
+  set_state(state::mail);
+  adopted_ = false;
+  planned t;
+  t.env = env_;
+  t.facts = facts_;
+  std::swap(t.data, data_);  // plan_mail reads it; given back below
+  const auto problem = plan_mail(t);
+  std::swap(t.data, data_);
+  for (auto& n : t.notes) record(transcript_event::who::info, std::move(n));
+  if (problem) return fail(*problem);
+  std::string mail = std::move(t.mail);
+  adopt(t);
+  pipelined_ = result_.caps.pipelining && config_.use_pipelining;
+  result_.used_pipelining = pipelined_;
   if (!pipelined_) return write(std::move(mail));
   // RFC 2920: MAIL, every RCPT and DATA in one write; the replies come back in order.
   // RFC 3030 §4.2: with BDAT, the first chunk joins the same flight.
@@ -531,6 +558,8 @@ void session::on_mail(const reply& r) {
     if (!pipelined_) write(rcpt_commands_[0]);
     return;
   }
+  // The pipelined RCPTs and DATA (or chunks) still get replies: they belong to this transaction.
+  if (pipelined_) skip_replies_ += rcpt_commands_.size() + (chunking_ ? chunks_sent_ : 1);
   if (r.code == 552) return fail(errc::message_too_big, r);
   fail_by_class(r);
 }
@@ -583,6 +612,7 @@ void session::on_chunk(const reply& r) {
   }
   if (r.code / 100 != 2) {
     result_.final_reply = r;
+    if (pipelined_) skip_replies_ += chunks_sent_ - chunk_replies_;
     if (r.code == 552) return fail(errc::message_too_big, r);
     return fail_by_class(r);
   }
@@ -650,20 +680,13 @@ bool session::can_continue() const noexcept {
       return false;
   }
   if (result_.last_reply && result_.last_reply->code == 421) return false;
-  // Replies to pipelined chunks still on their way would be read as replies to what comes next.
-  if (chunking_ && pipelined_ && chunk_replies_ < chunks_sent_) return false;
   const auto e = result_.error;
   return e == errc::rejected || e == errc::transient || e == errc::no_recipient_accepted ||
          e == errc::message_too_big || e == errc::invalid_address || e == errc::utf8_unsupported ||
          e == errc::dsn_unsupported;
 }
 
-void session::next_message(envelope env, std::string data) {
-  if (!can_continue()) return;
-  const bool after_failure = state_ == state::failed;
-  env_ = std::move(env);
-  data_ = std::move(data);
-  facts_ = scan_encoded(data_);
+void session::reset_transaction() {
   result_.delivered = false;
   result_.error.clear();
   result_.failed_in = state::done;
@@ -675,15 +698,90 @@ void session::next_message(envelope env, std::string data) {
   chunking_ = false;
   raw_.clear();
   chunk_offset_ = chunks_sent_ = chunk_replies_ = 0;
+}
+
+void session::next_message(envelope env, std::string data) {
+  if (!can_continue() || staged_) return;
+  const bool after_failure = state_ == state::failed;
+  env_ = std::move(env);
+  data_ = std::move(data);
+  facts_ = scan_encoded(data_);
+  reset_transaction();
   record(transcript_event::who::info, "next message on the same connection");
   if (!after_failure) return begin_mail();
   // RFC 5321 §4.1.1.5: clear whatever the failed transaction left behind.
+  adopted_ = false;
   set_state(state::rset);
   write(rset());
 }
 
+bool session::can_pipeline_next() const noexcept {
+  // With BDAT the LAST chunk may be written while the MAIL and RCPT replies are still due.
+  const bool answering = state_ == state::content || state_ == state::mail || state_ == state::rcpt ||
+                         (state_ == state::rset && adopted_);
+  // Either the end of the content is written and unanswered, or it is the pending write: then the
+  // next commands join that write (one segment, one TLS record, one wake-up of the server).
+  const bool ending = (content_written_ && !out_pending_) || (out_pending_ && writing_content_);
+  return !config_.quit_when_done && !quit_sent_ && pipelined_ && !staged_ && answering && ending &&
+         !ending_empty_data_;
+}
+
+bool session::pipeline_next(envelope env, std::string content) {
+  if (!can_pipeline_next()) return false;
+  planned t;
+  t.env = std::move(env);
+  t.data = std::move(content);
+  t.facts = scan_encoded(t.data);
+  if (plan_mail(t)) return false;  // next_message() will say why
+  // With DATA the 354 came, so some recipient was accepted and the dot's reply ends the
+  // transaction whatever it says. With BDAT the replies may still be on their way: a transaction
+  // whose MAIL or every RCPT fails could be left open on the server, so RSET clears it first.
+  t.rset = chunking_ && !(rcpt_index_ == rcpt_commands_.size() && any_accepted());
+  record(transcript_event::who::info, "next message pipelined behind the final dot");
+  for (auto& n : t.notes) record(transcript_event::who::info, std::move(n));
+  t.notes.clear();
+  std::string flight = t.rset ? rset() : std::string();
+  flight += t.mail;
+  for (const auto& c : t.rcpt_commands) flight += c;
+  // BDAT waits for the current reply: at most one message is committed and unanswered.
+  if (!t.chunking) flight += data();
+  staged_ = std::move(t);
+  if (!out_pending_) {
+    write(std::move(flight));
+    return true;
+  }
+  record_commands(flight);
+  if (out_view_.data() != out_.data() || out_view_.size() != out_.size()) out_.assign(out_view_);  // DATA content
+  out_ += flight;
+  out_view_ = out_;
+  return true;
+}
+
+void session::next_pipelined() {
+  if (!staged_ || !can_continue()) return;
+  planned t = std::move(*staged_);
+  staged_.reset();
+  env_ = std::move(t.env);
+  data_ = std::move(t.data);
+  facts_ = t.facts;
+  reset_transaction();
+  record(transcript_event::who::info, "next message (pipelined) on the same connection");
+  adopt(t);
+  pipelined_ = true;
+  result_.used_pipelining = true;
+  adopted_ = true;
+  set_state(t.rset ? state::rset : state::mail);
+  if (chunking_) {
+    // RFC 3030 §4.2: the chunks follow the pipelined RCPTs without waiting for their replies.
+    std::string out;
+    append_chunk(out);
+    return write_queued(std::move(out));
+  }
+  pump();
+}
+
 void session::on_rset(const reply& r) {
-  if (r.code / 100 == 2) return begin_mail();
+  if (r.code / 100 == 2) return adopted_ ? set_state(state::mail) : begin_mail();
   fail_by_class(r);
 }
 

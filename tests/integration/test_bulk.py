@@ -275,5 +275,108 @@ class BulkAgainstFaultyServers(BulkCase):
         self.assertEqual(len(stored), 4)
 
 
+class BulkFastPath(BulkCase):
+    """PIPELINING across messages and TLS resumption (issue 13, item 2)."""
+
+    def write_manifest(self, entries):
+        path = os.path.join(self.tmp, "manifest.jsonl")
+        with open(path, "w") as f:
+            for e in entries:
+                f.write(json.dumps(e) + "\n")
+        return path
+
+    def test_next_message_is_pipelined_behind_the_final_dot(self):
+        manifest = self.manifest(6, files_every=0)
+        out = os.path.join(self.tmp, "results.jsonl")
+        res = run_postern(self.bulk_args(postfix.starttls, ["-v", "--jobs", "1", "--results", out, manifest]))
+        self.assertOk(res)
+        err = res.stderr
+        # The transcript: message 2's MAIL and RCPT were written before message 1's 250 arrived.
+        rcpt2 = err.find("> RCPT TO:<r1@example.net>")
+        queued1 = re.search(r"^< 250 2\.0\.0 Ok: .*queued as", err, re.M)
+        queued1 = queued1.start() if queued1 else -1
+        self.assertGreater(rcpt2, 0, err[-3000:])
+        self.assertGreater(queued1, 0, err[-3000:])
+        self.assertLess(rcpt2, queued1, err[-3000:])
+        self.assertIn("* next message pipelined behind the final dot", err)
+        lines = self.results(out)
+        self.assertEqual(sorted(r["id"] for r in lines), sorted(f"{self.tag}-{i}" for i in range(6)))
+        self.assertTrue(all(r["ok"] for r in lines), lines)
+        ids = self.postfix_message_ids(6)
+        self.assertEqual(len(ids), 6)
+        self.assertEqual([k for k, v in ids.items() if v != 1], [])
+
+    def test_send_with_several_files_pipelines_with_data_too(self):
+        paths = []
+        for i in range(3):
+            paths.append(os.path.join(self.tmp, f"{i}.eml"))
+            with open(paths[-1], "w", newline="") as f:
+                f.write(message(self.tag, i))
+        res = run_postern(["send", "-v", "--no-chunking", "--server", f"127.0.0.1:{postfix.starttls}", "--starttls",
+                           "--ca-file", certs.ca_file, "--from", "bulk@example.org", "--to", "r@example.net"] + paths)
+        self.assertOk(res)
+        err = res.stderr
+        mails = [m.start() for m in re.finditer(r"^> MAIL FROM:", err, re.M)]
+        queued = [m.start() for m in re.finditer(r"^< 250 2\.0\.0 Ok: .*queued as", err, re.M)]
+        self.assertEqual(len(mails), 3, err[-3000:])
+        self.assertEqual(len(queued), 3, err[-3000:])
+        self.assertLess(mails[1], queued[0])  # the 2nd MAIL went before the 1st message's reply
+        self.assertLess(mails[2], queued[1])
+        self.assertNotIn("> RSET", err)
+        ids = self.postfix_message_ids(3)
+        self.assertEqual(sorted(ids), sorted(f"{self.tag}.{i}" for i in range(3)))
+        self.assertEqual(set(ids.values()), {1})
+
+    def test_refusals_in_the_middle_of_a_pipelined_run_lose_and_duplicate_nothing(self):
+        # Every 5th message has its only recipient refused (550), every 7th deferred (451):
+        # the replies of the messages pipelined around them must still land on the right ones.
+        entries, want_ok = [], set()
+        for i in range(60):
+            rcpt = f"bad{i}@example.net" if i % 5 == 0 else f"later{i}@example.net" if i % 7 == 0 else f"r{i}@example.net"
+            entries.append({"id": f"m{i}", "from": "bulk@example.org", "to": [rcpt], "data": message(self.tag, i)})
+            if i % 5 and i % 7:
+                want_ok.add(f"m{i}")
+        manifest = self.write_manifest(entries)
+        out = os.path.join(self.tmp, "results.jsonl")
+        with harness.Faulty("reject-some", certs) as srv:
+            res = run_postern(self.bulk_args(srv.port, ["--jobs", "2", "--max-per-connection", "20",
+                                                        "--max-attempts", "2", "--results", out, manifest]),
+                              timeout=300)
+            stored = srv.store.messages()
+        self.assertExit(res, 67)  # some recipients do not exist
+        lines = self.results(out)
+        self.assertEqual(sorted(r["id"] for r in lines), sorted(e["id"] for e in entries))
+        by_id = {r["id"]: r for r in lines}
+        self.assertEqual({i for i, r in by_id.items() if r["ok"]}, want_ok)
+        for i in range(60):
+            r = by_id[f"m{i}"]
+            if i % 5 == 0:
+                self.assertEqual((r["cause"], r["recipients"][0]["reply"][:3]), ("smtp.rejected", "550"), r)
+            elif i % 7 == 0:
+                self.assertEqual(r["cause"], "smtp.transient", r)
+        subjects = collections.Counter(m.header("Subject") for m in stored)
+        self.assertEqual(set(subjects), {f"bulk {self.tag} {i}" for i in range(60) if f"m{i}" in want_ok})
+        self.assertEqual([s for s, c in subjects.items() if c != 1], [], "stored more than once")
+
+    def test_pool_connections_resume_the_first_tls_session(self):
+        manifest = self.manifest(120, files_every=0)
+        out = os.path.join(self.tmp, "results.jsonl")
+        res = run_postern(["bulk", "-v", "--server", f"127.0.0.1:{postfix.implicit}", "--tls", "--ca-file",
+                           certs.ca_file, "--jobs", "4", "--max-per-connection", "10", "--results", out, manifest],
+                          timeout=600)
+        self.assertOk(res)
+        m = re.search(r"(\d+) connections \(at most \d+ at once\), (\d+) resumed TLS", res.stderr)
+        self.assertIsNotNone(m, res.stderr[-2000:])
+        connections, resumed = int(m.group(1)), int(m.group(2))
+        self.assertGreaterEqual(connections, 12)
+        self.assertGreater(resumed, 0)
+        self.assertLess(resumed, connections)  # the first one's handshake was a full one
+        self.assertEqual(res.stderr.count(", session resumed"), resumed)
+        self.assertTrue(all(r["ok"] for r in self.results(out)))
+        ids = self.postfix_message_ids(120)
+        self.assertEqual(len(ids), 120)
+        self.assertEqual([k for k, v in ids.items() if v != 1], [])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -212,6 +212,47 @@ class Verified(DkimTestCase):
         self.assertTrue(stored.header("Subject").startswith("=?UTF-8?"), stored.header("Subject"))
         self.assertBothPass(msg, keys["rsa2048"])
 
+    def test_bulk_signs_every_message_with_one_key_load(self):
+        # postern bulk --dkim-*: every manifest item signed; one without From fails alone.
+        import json
+        rcpt = self.rcpt()
+        manifest = os.path.join(self.tmp, "manifest.jsonl")
+        with open(manifest, "w") as f:
+            for i in range(6):
+                data = message(f"{self._testMethodName}-{i}", rcpt).decode()
+                f.write(json.dumps({"id": f"m{i}", "from": "sender@example.org", "to": [rcpt], "data": data}) + "\n")
+            f.write(json.dumps({"id": "nofrom", "from": "sender@example.org", "to": [rcpt],
+                                "data": "Subject: no From\r\n\r\nbody\r\n"}) + "\n")
+        out = os.path.join(self.tmp, "results.jsonl")
+        key = keys["rsa2048"]
+        res = run_postern(["bulk", "--server", f"127.0.0.1:{postfix.starttls}", "--starttls", "--ca-file",
+                           certs.ca_file, "--jobs", "2", "--dkim-domain", DOMAIN, "--dkim-selector", "rsa2048",
+                           "--dkim-key", key.path, "--results", out, manifest])
+        self.assertNotEqual(res.exit_code, 0, res.describe())
+        with open(out) as f:
+            results = {r["id"]: r for r in map(json.loads, f)}
+        self.assertEqual(set(results), {f"m{i}" for i in range(6)} | {"nofrom"})
+        self.assertTrue(all(results[f"m{i}"]["ok"] for i in range(6)), results)
+        self.assertEqual(results["nofrom"]["cause"], "dkim.bad-message", results["nofrom"])
+        stored = postfix.wait_for_messages(6, rcpt=rcpt)
+        self.assertEqual(len(stored), 6)
+        for m in stored:
+            msg = wire(m)
+            self.assertEqual(signature_tags(msg)["s"], "rsa2048")
+            self.assertTrue(dkimpy_verify(msg, key), msg[:600])
+        # A key that does not load: nothing sent, every message fails with its cause.
+        out2 = os.path.join(self.tmp, "results2.jsonl")
+        res = run_postern(["bulk", "--server", f"127.0.0.1:{postfix.starttls}", "--starttls", "--ca-file",
+                           certs.ca_file, "--dkim-domain", DOMAIN, "--dkim-selector", "s", "--dkim-key",
+                           os.path.join(self.tmp, "missing.pem"), "--results", out2, manifest])
+        self.assertNotEqual(res.exit_code, 0)
+        self.assertIn("[dkim.key-unreadable]", res.stderr)
+        with open(out2) as f:
+            lines = [json.loads(x) for x in f]
+        self.assertEqual(len(lines), 7)
+        self.assertTrue(all(r["cause"] == "dkim.key-unreadable" for r in lines), lines)
+        self.assertEqual(len(postfix.wait_for_messages(6, rcpt=rcpt)), 6)  # nothing more arrived
+
     def test_stdin_and_explicit_header_list(self):
         data = message(self._testMethodName, self.rcpt())
         res = self.send(keys["rsa2048"], ["--dkim-headers", "from:to:subject:from"], ["-"], input=data)

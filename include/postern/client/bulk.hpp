@@ -15,7 +15,13 @@
  *       [&](const postern::client::bulk_outcome& o) { write_result(o); });
  *
  * Messages are taken from the source only when a connection is ready for one, so memory does
- * not grow with the number of messages.
+ * not grow with the number of messages. A connection takes its next message as soon as the
+ * previous final dot is written and pipelines its commands behind it (RFC 2920); the pool's
+ * connections resume the first one's TLS session (bulk_summary::resumed).
+ *
+ * With request::dkim every message is signed as it is taken (the key is read once per run); a
+ * key that does not load fails every message with its dkim.* cause, nothing sent; a message that
+ * cannot be signed fails alone.
  */
 #include <chrono>
 #include <cstddef>
@@ -72,6 +78,9 @@ struct bulk_summary {
   std::size_t unknown = 0;    ///< outcomes with unknown
   unsigned connections = 0;   ///< connections opened (route probes not counted)
   unsigned max_jobs = 0;      ///< the largest number of connections open at once
+  /** Connections (of those counted in connections) whose TLS handshake resumed an earlier
+      connection's session instead of a full handshake; each passed the downgrade check. */
+  unsigned resumed = 0;
   /** How the route was chosen (by the first connection), as in report::route. */
   route_report route;
   /** The first connection's findings (the route's warnings and notes, or why none works). */

@@ -25,6 +25,8 @@
 
 /// OpenSSL's client context, declared here so that this header does not include OpenSSL.
 typedef struct ssl_ctx_st SSL_CTX;
+/// OpenSSL's TLS session (for resumption), declared here for the same reason.
+typedef struct ssl_session_st SSL_SESSION;
 
 namespace postern::net {
 
@@ -68,10 +70,13 @@ class stream {
    * @param name       server name for SNI and the certificate check
    * @param insecure   true: skip the certificate check (still sends SNI)
    * @param deadline   when to give up (the failure then has timed_out set)
+   * @param resume     a session to offer for resumption (SSL_set_session); null: a full handshake.
+   *                   The server may still refuse it: then the handshake is a full one.
    * @return nullopt on success, else the classified failure
    */
   asio::awaitable<std::optional<tls_failure>> start_tls(SSL_CTX* ctx, std::string name, bool insecure,
-                                                        clock::time_point deadline);
+                                                        clock::time_point deadline,
+                                                        SSL_SESSION* resume = nullptr);
 
   /** Reads what is there (at least one byte). EOF and resets give errc::closed; the deadline errc::timeout.
    */

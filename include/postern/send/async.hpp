@@ -18,19 +18,23 @@ namespace postern::send {
 asio::awaitable<report> async_send(options opts, std::vector<message> messages);
 
 /**
- * Where one connection takes its messages from, one at a time: the pool behind `postern bulk`
- * feeds many connections from one queue this way. The connection asks for its first message
- * before it connects, and for each next one once the previous one's outcome is known.
+ * Where one connection takes its messages from: the pool behind `postern bulk` feeds many
+ * connections from one queue this way. The connection asks for its first message before it
+ * connects, and for each next one once the previous one's final dot is written (when the server
+ * offers PIPELINING its commands then go without waiting for that dot's reply), else once the
+ * previous outcome is known. So at most two messages are out at once; done() comes in the order
+ * next() gave them.
  */
 class message_source {
  public:
   virtual ~message_source() = default;
   /** The next message for this connection; nullopt: none, the connection ends (QUIT). */
   virtual asio::awaitable<std::optional<message>> next() = 0;
-  /** The outcome of the message next() returned last (also when the connection failed under it). */
+  /** The outcome of the oldest message next() returned whose outcome was not given yet (also when
+      the connection failed under it, or ended before its turn: then net.closed, nothing sent). */
   virtual void done(const message_report& outcome) = 0;
-  /** Called right before the bytes that end the current message (the final dot) are written:
-      from then on a lost connection leaves its outcome unknown (smtp.outcome-unknown). */
+  /** Called right before the bytes that end the oldest outstanding message (the final dot) are
+      written: from then on a lost connection leaves its outcome unknown (smtp.outcome-unknown). */
   virtual void committing() {}
   /** true when the message next() returned last is known to be the last one (QUIT is then
       pipelined with it). */

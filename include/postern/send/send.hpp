@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,6 +76,32 @@ struct tls_report {
    * when the server certificate expires, ISO 8601 */
   /** @var peer_key_sha256
    * hex SHA-256 of the server's public key (SubjectPublicKeyInfo) */
+  /** The handshake resumed a session an earlier connection got (tls_session_cache): no
+      certificate exchange; the version, cipher and group above are still this handshake's. */
+  bool resumed = false;
+};
+
+/**
+ * TLS sessions (TLS 1.3 tickets, TLS 1.2 session ids) shared by connections to one server, so
+ * that the next connection resumes instead of running a full handshake: the pool behind
+ * `postern bulk` gives one to all its connections. The newest session a route got replaces the
+ * one before; the key is host, port, TLS name and profile. Not thread-safe: one executor.
+ */
+class tls_session_cache {
+ public:
+  tls_session_cache();
+  ~tls_session_cache();
+  tls_session_cache(const tls_session_cache&) = delete;             ///< not copyable
+  tls_session_cache& operator=(const tls_session_cache&) = delete;  ///< not copyable
+  /** Sessions received from servers so far (every ticket counts). */
+  std::size_t received() const noexcept;
+  /** The backend's state (src/send/send.cpp). */
+  struct state;
+  /** The backend's state, for src/send only. */
+  state& internal() noexcept { return *state_; }
+
+ private:
+  std::unique_ptr<state> state_;
 };
 
 /** Everything send() needs to reach one server over one route. */
@@ -102,6 +129,12 @@ struct options {
   std::function<std::optional<failure>(const tls_report&)> check_tls;
   /** Called with each transcript event as it is recorded (credentials redacted). */
   std::function<void(const smtp::transcript_event&)> on_transcript;
+  /** Offer the session stored here in the TLS handshake, and store the ones the server gives
+      (resumption across the connections that share it); null: every handshake is a full one. */
+  std::shared_ptr<tls_session_cache> tls_sessions;
+  /** false: report::transcript stays empty (on_transcript still gets every event), so the memory
+      of a connection carrying thousands of messages does not grow with them (`postern bulk`). */
+  bool keep_transcript = true;
   /** Send with BDAT when the server offers CHUNKING (RFC 3030); false: always DATA (--no-chunking). */
   bool chunking = true;
 };

@@ -20,6 +20,12 @@
  * PIPELINING is offered) → content → QUIT. With CHUNKING (RFC 3030) the content goes as
  * BDAT chunks instead of DATA: not dot-stuffed, and with PIPELINING in the same flight as
  * MAIL and RCPT.
+ *
+ * Across messages (RFC 2920 §3.1: the content may be the first "command" of a group): once a
+ * message's final dot (or LAST chunk) is written, pipeline_next() writes the next message's MAIL,
+ * RCPT… and DATA without waiting for the dot's reply. At most one message is ever committed and
+ * unanswered: the next one's content waits for its 354 (DATA) or, with BDAT, for the previous
+ * reply, so a connection lost after a dot leaves only THAT message unknown.
  */
 #include <chrono>
 #include <cstdint>
@@ -202,10 +208,36 @@ class session {
   /** Ends the connection politely with QUIT (from done, or a failure that can_continue()). */
   void finish();
 
+  /**
+   * True when the next message may be pipelined behind the current one now: the server offers
+   * PIPELINING, quit_when_done is false, and the current message's end (final dot, LAST chunk) has
+   * been written but not answered.
+   */
+  bool can_pipeline_next() const noexcept;
+  /**
+   * Writes the next message's commands (RSET first when the current transaction may still need
+   * clearing, then MAIL, RCPT…, and DATA unless it goes as BDAT) without waiting for the current
+   * message's reply; its content goes once it is the current message (see next_pipelined()).
+   * @return false (and nothing written) when !can_pipeline_next() or the message cannot be sent
+   *         (a bad address, too big…): give it to next_message() later, which says why.
+   */
+  bool pipeline_next(envelope env, std::string data);
+  /** A message is pipelined behind the current one (pipeline_next() returned true). */
+  bool has_pipelined() const noexcept { return staged_.has_value(); }
+  /**
+   * Makes the pipelined message the current one, once the previous one's outcome is collected
+   * (precondition: has_pipelined() and can_continue()). Its replies, some maybe already read,
+   * are then attributed to it. When !can_continue() the pipelined message was never sent.
+   */
+  void next_pipelined();
+
   state current_state() const noexcept { return state_; }            ///< where the session is now
   const session_result& result() const noexcept { return result_; }  ///< the outcome so far
   /** Everything said so far, in order (credentials redacted). */
   const std::vector<transcript_event>& transcript() const noexcept { return transcript_; }
+  /** Drops the transcript entries recorded so far (a driver that copied them out keeps a long
+      connection's memory flat); later entries start again at index 0. */
+  void clear_transcript() noexcept { transcript_.clear(); }
   /** Size of the message content in DATA form, dot-stuffing and terminator included (for reports). */
   std::size_t data_size() const noexcept { return data_.size(); }
   /** Facts of the message before encoding, recovered from the DATA form (SIZE= announces facts().wire_size).
@@ -236,11 +268,27 @@ class session {
   void begin_mail();
   void fail_no_recipient();
   bool any_accepted() const noexcept;
-  bool ascii_envelope(std::string& mail_from, std::vector<std::string>& rcpts);
+  bool ascii_envelope(std::string& mail_from, std::vector<std::string>& rcpts,
+                      std::vector<std::string>& notes) const;
   void append_chunk(std::string& out);
   void write_queued(std::string bytes);
   void on_chunk(const reply& r);
   void record_commands(std::string_view bytes);
+  // One transaction's commands, built before any is sent (begin_mail, pipeline_next).
+  struct planned {
+    envelope env;
+    std::string data;
+    message_facts facts;
+    std::string mail;  // MAIL FROM command
+    std::vector<std::string> rcpt_commands;
+    std::vector<recipient_result> recipients;
+    bool chunking = false, smtputf8 = false, dsn = false, dsn_ignored = false;
+    std::vector<std::string> notes;  // info lines for the transcript
+    bool rset = false;               // pipelined behind a transaction that may need clearing
+  };
+  std::optional<errc> plan_mail(planned& t) const;
+  void adopt(planned& t);
+  void reset_transaction();
   bool chunks_left() const noexcept { return chunks_sent_ == 0 || chunk_offset_ < raw_.size(); }
 
   session_config config_;
@@ -271,6 +319,9 @@ class session {
   std::size_t chunk_offset_ = 0;    // octets of raw_ already queued
   std::size_t chunks_sent_ = 0;
   std::size_t chunk_replies_ = 0;
+  std::optional<planned> staged_;  // pipelined behind the current message, commands written
+  bool adopted_ = false;           // the current transaction's commands went out while it was staged
+  std::size_t skip_replies_ = 0;   // replies still owed to a failed pipelined transaction
 };
 
 /**
