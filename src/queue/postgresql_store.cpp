@@ -205,7 +205,14 @@ class postgresql_store final : public store {
   explicit postgresql_store(const std::string& url) : url_(url), location_(redact_postgresql_url(url)) {
     find_password();
     connect();
-    ensure_schema();
+    try {
+      ensure_schema();
+    } catch (...) {
+      // A constructor that throws runs no destructor: the connection would leak.
+      PQfinish(conn_);
+      conn_ = nullptr;
+      throw;
+    }
   }
 
   ~postgresql_store() override {
