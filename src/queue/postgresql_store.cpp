@@ -65,29 +65,6 @@ constexpr const char* columns =
     "next_attempt_us, last_attempt_us, last_cause, last_reply, last_summary, lease_owner, "
     "lease_expires_us, committing";
 
-const char* state_word(status s) {
-  switch (s) {
-    case status::queued:
-      return "queued";
-    case status::held:
-      return "held";
-    case status::unknown:
-      return "unknown";
-    case status::failed:
-      return "failed";
-    case status::delivered:
-      return "delivered";
-  }
-  return "queued";
-}
-
-std::optional<status> state_from_word(std::string_view w) {
-  for (status s : {status::queued, status::held, status::unknown, status::failed, status::delivered}) {
-    if (w == state_word(s)) return s;
-  }
-  return std::nullopt;
-}
-
 std::int64_t to_us(clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
@@ -260,7 +237,7 @@ class postgresql_store final : public store {
     result r = exec("SELECT state, count(*) FROM postern_queue GROUP BY state", {});
     std::vector<std::pair<status, std::size_t>> out;
     for (int i = 0; i < PQntuples(r.get()); ++i) {
-      if (auto s = state_from_word(PQgetvalue(r.get(), i, 0)))
+      if (auto s = parse_status(PQgetvalue(r.get(), i, 0)))
         out.emplace_back(*s, static_cast<std::size_t>(std::stoull(PQgetvalue(r.get(), i, 1))));
     }
     return out;
@@ -289,7 +266,7 @@ class postgresql_store final : public store {
              "last_cause = $6, last_reply = $7, last_summary = $8, "
              "lease_owner = NULL, lease_token = NULL, lease_expires_us = NULL, committing = false "
              "WHERE id = $1 AND lease_token = $2 AND state = 'queued'",
-             {text(l.id), text(l.token), text(state_word(o.next)), number(now_us), number(next_us),
+             {text(l.id), text(l.token), text(to_string(o.next)), number(now_us), number(next_us),
               text(to_text(o.cause)), text(to_text(o.reply)), text(to_text(o.summary))}));
   }
 
@@ -307,7 +284,7 @@ class postgresql_store final : public store {
       sql += "state <> 'delivered'";
     } else {
       std::string words = "{";
-      for (status s : f.states) words += std::string(words.size() > 1 ? "," : "") + state_word(s);
+      for (status s : f.states) words += std::string(words.size() > 1 ? "," : "") + to_string(s);
       params.push_back(text(words + "}"));
       sql += "state = ANY($1::text[])";
     }
@@ -586,7 +563,7 @@ class postgresql_store final : public store {
     try {
       entry e;
       e.id = str(0);
-      auto st = state_from_word(str(1));
+      auto st = parse_status(str(1));
       if (!st) throw store_error(where() + ": message " + e.id + " has an unknown state '" + str(1) + "'");
       e.state = *st;
       e.message.envelope.mail_from = str(2);
