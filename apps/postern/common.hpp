@@ -82,6 +82,9 @@ void add_connection_options(CLI::App& cmd, send_args& a);
 /** The library request for @p a without its messages; reads the password. Throws usage_error for
     flags that do not go together. */
 client::request make_request(const send_args& a);
+/** How the queue delivers @p q later (queue::to_delivery_json): the password is never stored,
+    only where @p a says it comes from (file, command, else $POSTERN_PASSWORD of the worker). */
+std::string delivery_json(const client::request& q, const send_args& a);
 
 /** Runs a send as `postern send` does (routing, memory, diagnosis, output); returns the exit code. */
 int run_send(const send_args& a);

@@ -299,16 +299,7 @@ std::optional<int> send_through_queue(const send_args& a, client::request& q, co
       std::cerr << "postern: some messages failed permanently; the others are queued\n";
     }
   }
-  queue::secret_source secret;
-  if (q.auth && !send::is_external(a.auth)) {
-    if (!a.password_file.empty())
-      secret.file = a.password_file;
-    else if (!a.password_command.empty())
-      secret.command = a.password_command;
-    else
-      secret.environment = "POSTERN_PASSWORD";
-  }
-  const std::string delivery = queue::to_delivery_json(q, secret);
+  const std::string delivery = delivery_json(q, a);
   auto store = open_queue(a.queue_location);
   for (std::size_t i : to_queue) {
     queue::new_message m;

@@ -73,16 +73,7 @@ int run_relay(relay_args& r, send_args& a, const account_options& acct) {
   // Where the messages go: the account (or --server) as `postern send` reads it. The request is
   // built now so that a broken password source fails before anything is accepted.
   const client::request upstream = make_request(a);
-  queue::secret_source secret;
-  if (upstream.auth && !send::is_external(a.auth)) {
-    if (!a.password_file.empty())
-      secret.file = a.password_file;
-    else if (!a.password_command.empty())
-      secret.command = a.password_command;
-    else
-      secret.environment = "POSTERN_PASSWORD";
-  }
-  const std::string delivery = queue::to_delivery_json(upstream, secret);
+  const std::string delivery = delivery_json(upstream, a);
   const std::string account = a.account_name.empty() ? acct.account : a.account_name;
 
   const std::string location = !r.queue.empty()            ? r.queue

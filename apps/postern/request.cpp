@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common.hpp"
+#include "postern/queue/delivery.hpp"
 #include "postern/tls/policy.hpp"
 
 namespace postern::cli {
@@ -132,6 +133,19 @@ client::request make_request(const send_args& a) {
   q.memory.path = a.state_file;
   q.memory.accept_downgrade = a.accept_downgrade;
   return q;
+}
+
+std::string delivery_json(const client::request& q, const send_args& a) {
+  queue::secret_source secret;
+  if (q.auth && !send::is_external(a.auth)) {
+    if (!a.password_file.empty())
+      secret.file = a.password_file;
+    else if (!a.password_command.empty())
+      secret.command = a.password_command;
+    else
+      secret.environment = "POSTERN_PASSWORD";
+  }
+  return queue::to_delivery_json(q, secret);
 }
 
 }  // namespace postern::cli
