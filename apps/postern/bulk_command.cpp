@@ -313,7 +313,11 @@ int run_bulk(send_args& a, const bulk_args& b) {
   o.max_connect_rate = b.max_connect_rate;
   o.max_attempts = b.max_attempts;
   client::bulk_commit_hook commit;
-  if (journal.open()) commit = [&](const std::string& id) { journal.write_line(bulk::journal_line(id)); };
+  if (journal.open())
+    commit = [&](const std::string& id) {
+      journal.write_line(bulk::journal_line(id));
+      return true;
+    };
 
   const auto s = client::bulk_send(
       q, o, [&] { return reader.next(); }, sink, commit);

@@ -254,7 +254,7 @@ class pool {
     }
     void done(const send::message_report& m) override {
       if (out_.empty()) return;
-      auto [current, committed] = std::move(out_.front());
+      auto [current, committed, withdrawn] = std::move(out_.front());
       out_.pop_front();
       ++answered_;
       if (m.delivered && !m.error) {
@@ -266,12 +266,17 @@ class pool {
       // A refused greeting or a failed connection under a connection's first message does not
       // count as an attempt of that message (the pool's bound on failed connections applies).
       const bool reached = committed || !m.recipients.empty() || answered_ > 1;
-      p_.finish(std::move(current), m, id_, committed, reached);
+      // A withdrawn message is not retried: its owner said it must not go (committed stops that).
+      p_.finish(std::move(current), m, id_, committed || withdrawn, reached);
     }
-    void committing() override {
-      if (out_.empty() || out_.front().committed) return;
+    bool committing() override {
+      if (out_.empty() || out_.front().committed) return true;
+      if (p_.hook_ && !p_.hook_(out_.front().p.item.id)) {
+        out_.front().withdrawn = true;
+        return false;
+      }
       out_.front().committed = true;
-      if (p_.hook_) p_.hook_(out_.front().p.item.id);
+      return true;
     }
     bool delivered_any() const { return delivered_any_; }
     bool took_any() const { return count_ > 0; }
@@ -280,6 +285,7 @@ class pool {
     struct outstanding {
       pending p;
       bool committed = false;
+      bool withdrawn = false;  // the commit hook said no: final, never sent again
     };
     pool& p_;
     unsigned id_;

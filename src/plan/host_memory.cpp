@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "sqlite/shared_database.hpp"
+
 namespace postern::plan {
 namespace {
 
@@ -221,20 +223,9 @@ bool should_record(const std::optional<route_facts>& same, const route_facts& r,
 }
 
 host_memory::host_memory(const std::string& path) : path_(path) {
-  std::error_code ec;
-  const auto dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("cannot open host memory " + path + ": " + msg);
-  }
+  // Many postern processes may write at once: wait for the lock instead of failing.
+  db_ = sqlite::open_shared_database(path, "host memory", std::chrono::seconds(15));
   try {
-    // Many postern processes may write at once: wait for the lock instead of failing.
-    sqlite3_busy_timeout(db_, 15000);
-    exec("PRAGMA journal_mode=WAL");
     if (user_version() != schema_version) migrate();
   } catch (...) {
     sqlite3_close(db_);

@@ -243,11 +243,11 @@ class postgresql_store final : public store {
     return out;
   }
 
-  bool committing(const lease& l) override {
+  bool committing(const lease& l, clock::time_point now) override {
     return changed(
         exec("UPDATE postern_queue SET committing = true WHERE id = $1 AND lease_token = $2 "
-             "AND state = 'queued'",
-             {text(l.id), text(l.token)}));
+             "AND state = 'queued' AND lease_expires_us > $3::bigint",
+             {text(l.id), text(l.token), number(to_us(now))}));
   }
 
   bool renew(const lease& l, clock::time_point until) override {

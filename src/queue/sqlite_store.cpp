@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "sqlite/shared_database.hpp"
+
 namespace postern::queue {
 namespace {
 
@@ -92,21 +94,13 @@ constexpr const char* columns =
 class sqlite_store final : public store {
  public:
   explicit sqlite_store(std::string path) : path_(std::move(path)) {
-    std::error_code ec;
-    const auto dir = std::filesystem::path(path_).parent_path();
-    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-    if (sqlite3_open_v2(path_.c_str(), &db_,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                        nullptr) != SQLITE_OK) {
-      std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-      sqlite3_close(db_);
-      db_ = nullptr;
-      throw store_error("cannot open queue " + path_ + ": " + msg);
-    }
     try {
       // Generous: several workers and a relay share the write lock, each holding it briefly.
-      sqlite3_busy_timeout(db_, 60000);
-      exec("PRAGMA journal_mode=WAL");
+      db_ = sqlite::open_shared_database(path_, "queue", std::chrono::seconds(60));
+    } catch (const std::runtime_error& e) {
+      throw store_error(e.what());
+    }
+    try {
       // FULL: a commit is on disk before add() returns, so "accepted" is never a lie.
       exec("PRAGMA synchronous=FULL");
       exec("BEGIN IMMEDIATE");
@@ -155,12 +149,14 @@ class sqlite_store final : public store {
     return take(worker, now, lease_for, &account, &delivery);
   }
 
-  bool committing(const lease& l) override {
+  bool committing(const lease& l, clock::time_point now) override {
     transaction t(*this);
-    statement st(
-        *this, "UPDATE messages SET committing = 1 WHERE id = ?1 AND lease_token = ?2 AND state = 'queued'");
+    statement st(*this,
+                 "UPDATE messages SET committing = 1 WHERE id = ?1 AND lease_token = ?2 AND state = 'queued' "
+                 "AND lease_expires > ?3");
     st.bind(1, l.id);
     st.bind(2, l.token);
+    st.bind(3, ms(now));
     st.run();
     const bool ok = sqlite3_changes(db_) == 1;
     t.commit();

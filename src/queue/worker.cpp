@@ -185,11 +185,18 @@ class round {
                                 clock::now(), uniform()));
       inflight.erase(it);
     };
+    // The durable mark before the final dot. A lease that ran out (this worker stalled, and the
+    // message may be another worker's now) withdraws the message: no dot, and finish() then finds
+    // the lease stale and changes nothing. A store that cannot record the mark (a lost database)
+    // withdraws it too, since a dot without its mark would be sent again after the lease.
     auto on_commit = [&](const std::string& id) {
       auto it = inflight.find(id);
-      // A stale lease cannot stop the dot here (the hook has no veto); finish() then reports it
-      // as stale. Leases are long (worker_options::lease_for) so that this needs a stuck worker.
-      if (it != inflight.end()) (void)q_.committing(it->second.l);
+      if (it == inflight.end()) return false;
+      try {
+        return q_.committing(it->second.l, clock::now());
+      } catch (const std::exception&) {
+        return false;
+      }
     };
     try {
       client::bulk_send(base, b, source, sink, on_commit);

@@ -310,10 +310,15 @@ class driver {
           const bool content = ss.current_state() == smtp::state::content;
           auto wait = content ? smtp::wait_kind::data_termination : smtp::wait_kind::command;
           if (ss.write_ends_content()) {
+            if (!src_.committing()) {
+              info("the message was withdrawn before its final dot: the connection is closed without it");
+              withdrawn_ = true;
+              ss.connection_lost();
+              co_return false;
+            }
             // The next message's commands go in the same write as this one's end (RFC 2920).
             co_await take_pipelined(ss);
             a = ss.next();
-            src_.committing();
           }
           co_await s.write(a.bytes, clock::now() + timeout_for(o_.timeouts, wait), ec);
           if (ec) {
@@ -442,6 +447,11 @@ class driver {
     mr.dsn = res.used_dsn;
     mr.dsn_ignored = res.dsn_ignored;
     if (tls_failed_) return;  // already reported by handshake()
+    if (withdrawn_) {
+      mr.error = failure{"net.cancelled", "withdrawn by the application before the final dot; not sent", ""};
+      fail_with(*mr.error, 75);
+      return;
+    }
     auto f = describe_outcome(ss, transport_error_, o_.timeouts);
     if (!f) return;
     mr.error = f->what;
@@ -472,6 +482,7 @@ class driver {
   message_source& src_;
   report& r_;
   std::optional<net::errc> transport_error_;
+  bool withdrawn_ = false;  // message_source::committing() said no: the connection ends here
   bool tls_failed_ = false;
   resumption_binding binding_;  // outlives the connection's SSL_CTX (a member, not a local)
   bool source_done_ = false;      // the source said nullopt: ask no more

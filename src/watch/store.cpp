@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "sqlite/shared_database.hpp"
+
 namespace postern::watch {
 namespace {
 
@@ -38,19 +40,8 @@ struct statement {
 }  // namespace
 
 store::store(const std::string& path) : path_(path) {
-  std::error_code ec;
-  const auto dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("cannot open watch state " + path + ": " + msg);
-  }
+  db_ = sqlite::open_shared_database(path, "watch state", std::chrono::seconds(15));
   try {
-    sqlite3_busy_timeout(db_, 15000);
-    exec("PRAGMA journal_mode=WAL");
     exec(
         "CREATE TABLE IF NOT EXISTS profiles (id INTEGER PRIMARY KEY, host TEXT NOT NULL, port INTEGER NOT "
         "NULL, "

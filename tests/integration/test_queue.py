@@ -192,6 +192,28 @@ default local
             self.assertEqual(stored.data, data)
         self.assertEqual(self.listing(), [])
 
+    def test_a_worker_whose_lease_ran_out_withdraws_the_message_before_its_final_dot(self):
+        # --lease 1 and a server that answers DATA after 3 s: when the final dot is due the lease
+        # has expired (another worker could own the message now), so the worker closes the
+        # connection without the dot; the message stays queued and goes once, later.
+        port = harness.free_port()
+        self.write_config(port, queue="always")
+        data = self.message("rcpt@example.net")
+        self.assertExit(self.sendmail(data), 0)
+        with FaultyAt("slow-data", port) as server:
+            res = self.queue("run", "--lease", "1", "--retry-first", "0", "-v")
+            server.store.assert_no_messages(wait=1.0)
+            self.assertIn("client closed during DATA", server.log_tail())
+        self.assertIn("withdrawn", res.stdout + res.stderr)
+        [e] = self.listing()
+        self.assertEqual((e["state"], e["last_cause"]), ("queued", "net.cancelled"), e)
+        self.assertFalse(e["committing"], e)
+        with FaultyAt("reject-some", port) as server:
+            self.assertOk(self.queue("run"))
+            [stored] = server.wait_for_messages(1)
+            self.assertEqual(stored.data, data)
+        self.assertEqual(self.listing(), [])
+
     def test_hold_release_drop_and_errors(self):
         port = harness.free_port()
         self.write_config(port, queue="always")

@@ -147,7 +147,7 @@ TEST_F(StoreTest, CommittingThenFinishDelivered) {
   std::string id = q_->add(sample(), t0);
   auto l = q_->take_due("w1", t0, 60s);
   ASSERT_TRUE(l);
-  EXPECT_TRUE(q_->committing(l->first));
+  EXPECT_TRUE(q_->committing(l->first, t0 + 1s));
   EXPECT_TRUE(q_->get(id)->committing);
   outcome o;
   o.next = status::delivered;
@@ -165,7 +165,7 @@ TEST_F(StoreTest, CommittingThenFinishDelivered) {
   EXPECT_FALSE(e->committing);
   // The lease is spent: a second finish changes nothing.
   EXPECT_FALSE(q_->finish(l->first, o, t0 + 3s));
-  EXPECT_FALSE(q_->committing(l->first));
+  EXPECT_FALSE(q_->committing(l->first, t0 + 3s));
   EXPECT_FALSE(q_->take_due("w1", t0 + 1h, 60s));
   EXPECT_TRUE(q_->list({}).empty());  // delivered is not listed by default
   auto delivered = q_->list({{status::delivered}, 0});
@@ -229,21 +229,35 @@ TEST_F(StoreTest, ExpiredLeaseIsDueAgainAndTheOldLeaseIsStale) {
   EXPECT_NE(b->first.token, a->first.token);
   EXPECT_EQ(b->second.lease_owner, "w2");
   EXPECT_EQ(b->second.attempts, 0u);
-  EXPECT_FALSE(q_->committing(a->first));  // w1 woke up: it must not send
+  EXPECT_FALSE(q_->committing(a->first, t0 + 11s));  // w1 woke up: it must not send
   EXPECT_FALSE(q_->renew(a->first, t0 + 1h));
   outcome o;
   EXPECT_FALSE(q_->finish(a->first, o, t0 + 11s));
   EXPECT_EQ(q_->get(id)->state, status::queued);
-  EXPECT_TRUE(q_->committing(b->first));
+  EXPECT_TRUE(q_->committing(b->first, t0 + 11s));
   EXPECT_TRUE(q_->finish(b->first, o, t0 + 12s));
   EXPECT_EQ(q_->get(id)->state, status::delivered);
+}
+
+// A worker that stalled past its lease must not write the final dot even when nobody has taken
+// the message yet: another worker may take it the next moment and send it again.
+TEST_F(StoreTest, AnExpiredLeaseCannotCommitEvenBeforeItIsRetaken) {
+  std::string id = q_->add(sample(), t0);
+  auto a = q_->take_due("w1", t0, 10s);
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(q_->committing(a->first, t0 + 10s));  // expires at t0 + 10s: not live any more
+  EXPECT_FALSE(q_->get(id)->committing);
+  auto b = q_->take_due("w2", t0 + 11s, 10s);  // so it is leased again, not unknown
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->first.id, id);
+  EXPECT_TRUE(q_->committing(b->first, t0 + 19s));
 }
 
 TEST_F(StoreTest, ExpiredAfterCommittingBecomesUnknownAndOnlyRetrySendsIt) {
   std::string id = q_->add(sample(), t0);
   auto a = q_->take_due("w1", t0, 10s);
   ASSERT_TRUE(a);
-  ASSERT_TRUE(q_->committing(a->first));
+  ASSERT_TRUE(q_->committing(a->first, t0 + 1s));
   // w1 died after starting the final dot: never leased again silently.
   EXPECT_FALSE(q_->take_due("w2", t0 + 11s, 10s));
   auto e = q_->get(id);
@@ -395,7 +409,7 @@ TEST_F(StoreTest, ConcurrentTakersNeverGetTheSameMessage) {
         std::string name = "w" + std::to_string(w);
         while (auto l = mine->take_due(name, t0 + 1s, 3600s)) {
           taken[w].push_back(l->first.id);
-          if (!mine->committing(l->first)) ++errors;
+          if (!mine->committing(l->first, t0 + 1s)) ++errors;
           if (!mine->finish(l->first, outcome{}, t0 + 2s)) ++errors;
         }
       } catch (const std::exception& e) {

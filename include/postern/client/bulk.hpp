@@ -96,8 +96,10 @@ using bulk_source = std::function<std::optional<bulk_item>()>;
 using bulk_sink = std::function<void(const bulk_outcome&)>;
 
 /** Called right before a message's final dot is written (then a crash leaves its outcome unknown):
-    a caller that must survive being killed records the id durably here. */
-using bulk_commit_hook = std::function<void(const std::string& id)>;
+    a caller that must survive being killed records the id durably here. Returning false withdraws
+    the message: its final dot is not written, its connection is closed, and its outcome is
+    net.cancelled, never retried (a queue worker whose lease ran out). */
+using bulk_commit_hook = std::function<bool(const std::string& id)>;
 
 /**
  * Sends every message @p next gives to the server of @p base (its messages are ignored) and

@@ -123,8 +123,9 @@ class store {
                                                           std::chrono::seconds lease_for) = 0;
 
   /** Records, durably, that @p l's final dot is about to be written. false: the lease is stale
-      (expired and taken by someone else): do not send. */
-  virtual bool committing(const lease& l) = 0;
+      (expired at @p now, or taken by someone else): do not send the dot. An expired lease is
+      refused even when nobody took the message yet, since someone may take it any moment. */
+  virtual bool committing(const lease& l, clock::time_point now) = 0;
 
   /** Extends a live lease to @p until (long messages); false when it is stale. */
   virtual bool renew(const lease& l, clock::time_point until) = 0;

@@ -34,8 +34,11 @@ class message_source {
       the connection failed under it, or ended before its turn: then net.closed, nothing sent). */
   virtual void done(const message_report& outcome) = 0;
   /** Called right before the bytes that end the oldest outstanding message (the final dot) are
-      written: from then on a lost connection leaves its outcome unknown (smtp.outcome-unknown). */
-  virtual void committing() {}
+      written: from then on a lost connection leaves its outcome unknown (smtp.outcome-unknown).
+      false withdraws the message: the end is not written, the connection is closed (the server
+      drops an unfinished message, RFC 5321 §4.1.1.4) and the message's outcome is net.cancelled
+      — a queue worker whose lease ran out must not deliver what another worker now owns. */
+  virtual bool committing() { return true; }
   /** true when the message next() returned last is known to be the last one (QUIT is then
       pipelined with it). */
   virtual bool last() const { return false; }

@@ -18,6 +18,8 @@ Faults:
                       connection without a reply (nothing stored)
   reject-some         RCPT TO an address containing "bad" gets 550 5.1.1, "later" 451 4.2.0, others
                       250; the message is stored with the accepted recipients
+  slow-data           answers DATA with 354 only after 3 seconds; otherwise a normal server (a
+                      queue worker whose short lease runs out before its final dot)
   no-starttls         EHLO without STARTTLS; otherwise a normal server (stores)
   weaker-after-first  STARTTLS with TLS 1.3 on the first connection, TLS 1.2 only on every later
                       one (needs --cert/--key); otherwise a normal server (stores)
@@ -40,7 +42,7 @@ import time
 
 FAULTS = ("starttls-injection", "silent", "slow-greeting", "endless-ehlo", "long-line",
           "drop-after-dot", "reject-some", "no-starttls", "busy-every-third",
-          "weaker-after-first")
+          "weaker-after-first", "slow-data")
 HOSTNAME = "faulty.postern-test"
 
 
@@ -165,6 +167,8 @@ class Session:
                 if not rcpts:
                     await self.reply("554 5.5.1 no valid recipients")
                     continue
+                if self.s.fault == "slow-data":
+                    await asyncio.sleep(3.0)
                 await self.reply("354 End data with <CR><LF>.<CR><LF>")
                 data = await self.read_data()
                 if self.s.fault == "drop-after-dot":

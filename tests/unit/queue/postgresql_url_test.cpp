@@ -21,5 +21,15 @@ TEST(PostgresqlUrl, RedactsThePassword) {
   EXPECT_EQ(redact_postgresql_url("/var/lib/postern/queue.sqlite"), "/var/lib/postern/queue.sqlite");
 }
 
+// The cases the fuzzer found or libpq's reading implies: a "://" inside the query is no
+// authority; a '?' in a password does not start the query; a percent-encoded key is decoded.
+TEST(PostgresqlUrl, ReadsTheUrlAsLibpqDoes) {
+  EXPECT_EQ(redact_postgresql_url("x?password=s&y=postgresql://u:p@h"), "x?y=postgresql://u:p@h");
+  EXPECT_EQ(redact_postgresql_url("postgresql://u:pa?ss@h/q"), "postgresql://u@h/q");
+  EXPECT_EQ(redact_postgresql_url("postgresql://u@x?password=s@h/q"), "postgresql://u@x");
+  EXPECT_EQ(redact_postgresql_url("postgresql://h/q?pass%77ord=s&a=1"), "postgresql://h/q?a=1");
+  EXPECT_EQ(redact_postgresql_url("postgresql://h?password=/&a:b@c"), "postgresql://h?a@c");
+}
+
 }  // namespace
 }  // namespace postern::queue

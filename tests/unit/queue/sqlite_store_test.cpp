@@ -63,7 +63,7 @@ TEST_F(SqliteStore, AddTakeFinishDelivered) {
   EXPECT_EQ(t->second.lease_owner, "w");
   EXPECT_FALSE(q_->take_due("w2", t0, seconds(60)));  // leased
   EXPECT_EQ(q_->next_due(), t0 + seconds(60));        // the lease expiry
-  EXPECT_TRUE(q_->committing(t->first));
+  EXPECT_TRUE(q_->committing(t->first, t0));
   outcome o;
   o.next = status::delivered;
   o.reply = "250 ok";
@@ -98,6 +98,20 @@ TEST_F(SqliteStore, RetryLaterAndNextDue) {
   (void)id;
 }
 
+TEST_F(SqliteStore, AnExpiredLeaseCannotCommitEvenBeforeItIsRetaken) {
+  const auto a = q_->add(msg("a@x"), t0);
+  auto t = q_->take_due("stalled", t0, seconds(10));
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(q_->committing(t->first, t0 + seconds(9)));
+  const auto b = q_->add(msg("b@x"), t0);
+  auto tb = q_->take_due("stalled", t0, seconds(10));
+  ASSERT_TRUE(tb);
+  EXPECT_EQ(tb->first.id, b);
+  EXPECT_FALSE(q_->committing(tb->first, t0 + seconds(10)));  // its lease ended: no final dot
+  EXPECT_FALSE(q_->get(b)->committing);
+  EXPECT_EQ(q_->get(a)->state, status::queued);
+}
+
 TEST_F(SqliteStore, ExpiredLeaseIsTakenAgainUnlessCommitting) {
   const auto a = q_->add(msg("a@x"), t0);
   const auto b = q_->add(msg("b@x"), t0 + seconds(1));
@@ -105,7 +119,7 @@ TEST_F(SqliteStore, ExpiredLeaseIsTakenAgainUnlessCommitting) {
   auto tb = q_->take_due("dead-2", t0 + seconds(1), seconds(10));
   ASSERT_TRUE(ta && tb);
   EXPECT_EQ(ta->first.id, a);
-  EXPECT_TRUE(q_->committing(tb->first));  // b's worker died after starting the final dot
+  EXPECT_TRUE(q_->committing(tb->first, t0 + seconds(1)));  // b's worker died after starting the final dot
   // Both leases expire; a is due again; b becomes unknown.
   auto again = q_->take_due("w", t0 + seconds(30), seconds(10));
   ASSERT_TRUE(again);
@@ -115,7 +129,7 @@ TEST_F(SqliteStore, ExpiredLeaseIsTakenAgainUnlessCommitting) {
   EXPECT_EQ(eb->state, status::unknown);
   EXPECT_EQ(eb->last_cause, "smtp.outcome-unknown");
   // The dead workers' leases are stale.
-  EXPECT_FALSE(q_->committing(ta->first));
+  EXPECT_FALSE(q_->committing(ta->first, t0 + seconds(30)));
   EXPECT_FALSE(q_->finish(tb->first, outcome{}, t0 + seconds(31)));
   ASSERT_TRUE(q_->finish(again->first, outcome{}, t0 + seconds(31)));
   // Only retry() sends an unknown one again.
