@@ -75,9 +75,18 @@ void print_findings(std::ostream& out, const std::vector<watch::finding>& fs) {
   }
 }
 
+// The usual port of an account without `port`: 465 for implicit TLS, 587 for STARTTLS, else all three.
+std::uint16_t account_port(const plan::account& a) {
+  if (a.port) return *a.port;
+  if (a.mode == "tls") return 465;
+  if (a.mode == "starttls") return 587;
+  return 0;
+}
+
 // The weakest profile an account lets routing use, and the line of the config that allows it.
 watch::route_use account_use(const plan::account& a) {
-  watch::route_use u{"account", a.name, a.host, a.port.value_or(0), "strict", ""};
+  // The port it sends to: without `port`, its mode's usual one (docs/config.md), not every port.
+  watch::route_use u{"account", a.name, a.host, account_port(a), "strict", ""};
   auto allows = [&](const char* p) { return std::find(a.allow.begin(), a.allow.end(), p) != a.allow.end(); };
   if (a.tls_profile == "legacy" || a.tls_profile == "compat") {
     u.profile = a.tls_profile;
@@ -92,13 +101,6 @@ watch::route_use account_use(const plan::account& a) {
   return u;
 }
 
-// The usual port of an account without `port`: 465 for implicit TLS, 587 for STARTTLS, else all three.
-std::uint16_t account_port(const plan::account& a) {
-  if (a.port) return *a.port;
-  if (a.mode == "tls") return 465;
-  if (a.mode == "starttls") return 587;
-  return 0;
-}
 
 // Node-exporter reads the textfile at any moment: write a temporary file beside it, then rename.
 void write_atomically(const std::string& path, const std::string& text) {
@@ -246,6 +248,17 @@ int run_watch(const watch_args& a) {
   o.probe.jobs = a.jobs;
   o.probe.proxy = resolve_proxy(a.proxy, a.proxy_from_env);
 
+  // The textfile's folder is checked before anything is probed or stored: a run whose findings
+  // could not be written would store its profile, and the next run would not report the change.
+  if (!a.prometheus.empty()) {
+    const auto dir = std::filesystem::path(a.prometheus).parent_path();
+    const std::string d = dir.empty() ? "." : dir.string();
+    if (::access(d.c_str(), W_OK | X_OK) != 0)
+      throw usage_error{"input", "cannot write --prometheus " + a.prometheus + ": folder " + d + ": " +
+                                     std::strerror(errno),
+                        EX_CANTCREAT};
+  }
+
   watch::result r;
   try {
     r = watch::run(o);
@@ -256,13 +269,6 @@ int run_watch(const watch_args& a) {
   const int status = watch::monitoring_status(all);
   bool unreachable = false;
   for (const auto& t : r.targets) unreachable = unreachable || !t.now.reachable();
-
-  if (!a.prometheus.empty()) {
-    std::vector<watch::profile> now;
-    for (const auto& t : r.targets) now.push_back(t.now);
-    const std::int64_t at = r.targets.empty() ? 0 : r.targets.front().now.time;
-    write_atomically(a.prometheus, watch::render_prometheus(now, all, at));
-  }
 
   std::ostream& out = std::cout;
   if (a.monitoring) {
@@ -308,6 +314,19 @@ int run_watch(const watch_args& a) {
       out << t.now.target() << " (" << t.now.mode << ") "
           << watch::status_name(watch::monitoring_status(t.findings)) << "\n";
       print_findings(out, t.findings);
+    }
+  }
+  // Written after the findings are shown, so a failure here (a full disk) loses none of them.
+  if (!a.prometheus.empty()) {
+    std::vector<watch::profile> now;
+    for (const auto& t : r.targets) now.push_back(t.now);
+    const std::int64_t at = r.targets.empty() ? 0 : r.targets.front().now.time;
+    try {
+      write_atomically(a.prometheus, watch::render_prometheus(now, all, at));
+    } catch (const usage_error& e) {
+      std::cerr << "postern: error [" << e.code << "]: " << e.text << "\n";
+      if (a.monitoring) return status == 0 ? monitoring_unknown : status;
+      return e.exit_code;
     }
   }
   if (a.monitoring) return status;

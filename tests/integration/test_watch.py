@@ -203,6 +203,20 @@ class TlsChanges(WatchTestCase):
                          not_after - metrics[("postern_watch_last_run_timestamp_seconds", ())])
         self.assertEqual([n for n in os.listdir(self.state) if ".tmp" in n], [], "no temporary file left")
 
+    def test_an_unwritable_prometheus_folder_stores_nothing_so_the_next_run_reports_the_change(self):
+        with self.listener("modern"):
+            self.assertExit(self.watch(), 0)
+        missing = os.path.join(self.state, "no-such-folder", "postern.prom")
+        with self.listener("modern", max_version="TLSv1_2"):
+            failed = run_postern(["watch", f"{LOOPBACK4}:{self.port}", "--ca-file", CERTS.ca_file, "--timeout", "15",
+                                  "--prometheus", missing, "--monitoring"], env={"XDG_STATE_HOME": self.state})
+            self.assertExit(failed, 3)
+            self.assertTrue(failed.stdout.startswith("POSTERN WATCH UNKNOWN - [input]"), failed.describe())
+            self.assertIn("no-such-folder", failed.stderr)
+            again = self.watch(monitoring=True)
+        self.assertMonitoring(again, "WARNING", 1)
+        self.assertIn("watch.tls.version-removed", self.codes(again))
+
     def labels(self, **extra):
         return tuple(sorted(dict(target=f"{LOOPBACK4}:{self.port}", **extra).items()))
 
@@ -266,6 +280,20 @@ class Allowances(WatchTestCase):
                   if f["code"] == "watch.client.gained"}
         self.assertTrue({"rustls", "go", "postern-strict"} <= gained, second.describe())
         self.assertIn("watch.tls.version-added", self.codes(second))
+
+    def test_an_account_without_port_uses_its_modes_port_only(self):
+        # "sub" sends over STARTTLS to 587 (no `port`): a modern server on another port says
+        # nothing about its allowance. "direct" names the watched port: its allowance is unneeded.
+        path = os.path.join(self.state, "config")
+        with open(path, "w") as f:
+            f.write(f"account sub\n  host {LOOPBACK4}\n  mode starttls\n  from a@example.org\n  allow compat\n"
+                    f"account direct\n  host {LOOPBACK4}\n  port {self.port}\n  mode tls\n"
+                    f"  from a@example.org\n  allow compat\n")
+        with self.listener("modern"):
+            res = self.watch("--config", path)
+        unneeded = [f["summary"] for f in res.json["findings"] if f["code"] == "watch.allowance.unneeded"]
+        self.assertEqual(len(unneeded), 1, res.describe())
+        self.assertTrue(unneeded[0].endswith("from account direct"), unneeded)
 
     def test_strict_route_that_broke_is_critical(self):
         config = self.config(None)  # an account that relies on strict
