@@ -1357,6 +1357,8 @@ class TlsListener(_ProcessServer):
                 cmd += ["--sigalgs", o["sigalgs"]]
             if o.get("require_client_cert"):
                 cmd += ["--require-client-cert", "--client-ca", self.certs.ca_file]
+            if o.get("auth"):
+                cmd.append("--auth")
             self.cmd = cmd
             self._log = open(self.log_path, "wb")
             env = dict(os.environ, TMPDIR=self.base)  # the --sigalgs OpenSSL config goes there

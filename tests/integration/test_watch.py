@@ -332,6 +332,20 @@ class PortAndSmtpChanges(WatchTestCase):
         self.assertMonitoring(back, "OK", 0)
         self.assertEqual(self.codes(back), ["watch.port.answering"], back.describe())
 
+    def test_auth_gone_and_back(self):
+        with self.listener("modern_starttls", auth=True):
+            first = self.watch()
+            self.assertExit(first, 0)
+            self.assertTrue(first.json["targets"][0]["after"]["auth"], first.describe())
+        with self.listener("modern_starttls"):
+            second = self.watch(monitoring=True)
+        self.assertMonitoring(second, "WARNING", 1)
+        self.assertEqual(self.finding(second, "watch.smtp.auth-gone")["level"], "warning")
+        with self.listener("modern_starttls", auth=True):
+            third = self.watch(monitoring=True)
+        self.assertMonitoring(third, "OK", 0)
+        self.assertEqual(self.finding(third, "watch.smtp.auth-appeared")["level"], "note")
+
     def test_starttls_gone(self):
         with self.listener("modern_starttls"):
             first = self.watch()

@@ -24,6 +24,8 @@ TLS (Debian's python3 ssl module = the system OpenSSL 3):
                        re-executes itself with OPENSSL_CONF pointing to a
                        generated config whose system_default section sets
                        SignatureAlgorithms (applies to every SSL_CTX).
+  --auth      EHLO offers "AUTH PLAIN LOGIN" once TLS is up (no AUTH command
+                       is answered: it only shows the capability)
   --require-client-cert  demand a client certificate (CERT_REQUIRED); the CA
                        for verifying it is --client-ca (default: --cert)
 
@@ -81,6 +83,7 @@ def parse_args(argv=None):
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--starttls", action="store_true")
     mode.add_argument("--plain", action="store_true")
+    ap.add_argument("--auth", action="store_true")
     ap.add_argument("--behaviour", choices=BEHAVIOURS, default="normal")
     ap.add_argument("--ready")
     args = ap.parse_args(argv)
@@ -206,6 +209,8 @@ class Session:
             verb = line.split(" ", 1)[0].upper()
             if verb == "EHLO":
                 caps = ["test"] + (["STARTTLS"] if self.offers_starttls() else []) + ["PIPELINING"]
+                if self.srv.args.auth and self.tls:
+                    caps.insert(1, "AUTH PLAIN LOGIN")
                 self.send("".join(f"250-{c}\r\n" for c in caps[:-1]) + f"250 {caps[-1]}\r\n")
             elif verb == "HELO":
                 self.send("250 test\r\n")
