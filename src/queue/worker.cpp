@@ -72,9 +72,16 @@ class round {
   round(store& q, const worker_options& o, std::string worker, clock::time_point started)
       : q_(q), o_(o), worker_(std::move(worker)), started_(started), rng_(std::random_device{}()) {}
 
+  // Messages are due as of the round's start (what this round re-queues waits for the next one)
+  // but leased for lease_for from now: one taken late in a long round keeps its whole lease,
+  // since committing() refuses a final dot after it.
+  std::chrono::seconds lease_from_now() const {
+    return o_.lease_for + std::chrono::ceil<std::chrono::seconds>(clock::now() - started_);
+  }
+
   run_counts run() {
     while (!o_.limit || taken_count_ < o_.limit) {
-      auto first = q_.take_due(worker_, started_, o_.lease_for);
+      auto first = q_.take_due(worker_, started_, lease_from_now());
       if (!first) break;
       ++taken_count_;
       deliver_group(taken{std::move(first->first), std::move(first->second)});
@@ -157,7 +164,7 @@ class round {
     auto source = [&]() -> std::optional<client::bulk_item> {
       while (!pending) {
         if (o_.limit && taken_count_ >= o_.limit) return std::nullopt;
-        auto more = q_.take_due_for(worker_, started_, o_.lease_for, account, delivery);
+        auto more = q_.take_due_for(worker_, started_, lease_from_now(), account, delivery);
         if (!more) return std::nullopt;
         if (auto own = inflight.find(more->first.id); own != inflight.end()) {
           // Our own lease on a message still in the pool expired and we took it again: keep the
