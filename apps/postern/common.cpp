@@ -9,7 +9,11 @@
 namespace postern::cli {
 
 std::string read_stream(std::istream& in) {
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  // Block reads: istreambuf_iterator went byte by byte (2 % of a bulk run's CPU).
+  std::string s;
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) s.append(buf, static_cast<std::size_t>(in.gcount()));
+  return s;
 }
 
 std::string first_line(std::string s) {

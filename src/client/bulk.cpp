@@ -193,16 +193,16 @@ class pool {
         stopping_ = true;
         co_return;
       }
-      const auto r = co_await one_connection(o);
+      bool carried = false;
+      const auto r = co_await one_connection(o, &carried);
       if (workers_ > target_jobs_) co_return;  // the server asked for fewer connections
-      const bool carried = std::any_of(r.messages.begin(), r.messages.end(),
-                                       [](const send::message_report& m) { return m.delivered; });
       if (r.error && !carried) co_await back_off();
     }
   }
 
   // One connection: the messages it carries come from the queue, its outcomes go to the sink.
-  asio::awaitable<send::report> one_connection(const send::options& o) {
+  // @p carried: set when the connection delivered at least one message.
+  asio::awaitable<send::report> one_connection(const send::options& o, bool* carried = nullptr) {
     co_await pace_connection();
     const unsigned id = ++connection_ids_;
     ++open_;
@@ -213,6 +213,7 @@ class pool {
     send::options flat = o;
     bool saw_421 = false;
     flat.keep_transcript = false;
+    flat.keep_message_reports = false;  // each outcome went to the sink as it came
     flat.on_transcript = [&saw_421, inner = o.on_transcript](const smtp::transcript_event& e) {
       if (e.from == smtp::transcript_event::who::server && reply_code(e.text) == 421) saw_421 = true;
       if (inner) inner(e);
@@ -221,6 +222,11 @@ class pool {
     --open_;
     if (src.took_any()) ++summary_.connections;
     if (src.took_any() && r.tls && r.tls->resumed) ++summary_.resumed;
+    if (carried) *carried = src.delivered_any();
+    // For the pool a connection worked when it stayed up and delivered: one refused recipient
+    // among its messages does not make its route a failure (what the first connection's report
+    // tells the routing: diagnose or not, remember or not).
+    r.ok = !r.error && src.delivered_any();
     if (src.delivered_any()) {
       failed_in_row_ = 0;
     } else if (r.error) {

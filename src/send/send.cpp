@@ -244,6 +244,7 @@ class driver {
       } else {
         src_.done(mr);
       }
+      if (!o_.keep_message_reports) r_.messages.clear();
       r_.messages.push_back(std::move(mr));
       if (ss.has_pipelined() || held_) {
         // Taken while the previous reply was due: its turn now, or never on this connection.

@@ -99,6 +99,19 @@ class Faults(PosternTestCase):
         self.assertIsNotNone(res.max_rss_kb, "GNU time is needed to measure memory (scripts/setup.sh installs it)")
         return res.max_rss_kb
 
+    # -- a step slower than --timeout, after TLS is up (the stream's one watchdog timer) ----------
+    def test_slow_data_reply_times_out_over_tls(self):
+        # The server waits 3 s before its 354: with --timeout 1 that read is cancelled mid-session.
+        res = self.send("slow-data", to=("slow-timeout@example.net",), timeout="1")
+        self.assertFailure(res, 75, "net.timeout")
+        servers["slow-data"].store.assert_no_messages(wait=4.0, rcpt="slow-timeout@example.net")
+
+    def test_slow_data_reply_within_timeout_is_delivered(self):
+        # Control: the same server and message with room for the 3 s wait.
+        res = self.send("slow-data", to=("slow-ok@example.net",), timeout="20")
+        self.assertOk(res)
+        self.assertEqual(len(self.stored("slow-data", "slow-ok@example.net")), 1, self.explain("slow-data", res))
+
     # -- lost connection after the final dot ----------------------------------------------
     def test_drop_after_dot_outcome_unknown(self):
         res = self.send("drop-after-dot", mode="--plain")

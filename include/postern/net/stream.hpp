@@ -16,6 +16,7 @@
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -106,6 +107,7 @@ class stream {
  private:
   asio::awaitable<std::error_code> connect_tcp(const std::string& host, std::uint16_t port,
                                                clock::time_point deadline);
+  struct watchdog;  // the deadline of reads and writes: one timer per stream (stream.cpp)
 
   asio::any_io_executor ex_;
   asio::ip::tcp::socket socket_;
@@ -115,6 +117,7 @@ class stream {
   std::optional<asio::ssl::stream<asio::ip::tcp::socket&>> tls_stream_;
   bool tls_ = false;
   bool tls_read_any_ = false;  ///< some application data arrived over TLS
+  std::shared_ptr<watchdog> watchdog_;
 };
 
 /**

@@ -135,6 +135,9 @@ struct options {
   /** false: report::transcript stays empty (on_transcript still gets every event), so the memory
       of a connection carrying thousands of messages does not grow with them (`postern bulk`). */
   bool keep_transcript = true;
+  /** false: report::messages keeps only the last message's report (message_source::done() still
+      gets every one), for the same reason; report::ok then speaks of that last message only. */
+  bool keep_message_reports = true;
   /** Send with BDAT when the server offers CHUNKING (RFC 3030); false: always DATA (--no-chunking). */
   bool chunking = true;
 };
