@@ -20,6 +20,27 @@ bool is_ascii(std::string_view s) {
   return std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
 }
 
+// An error message quotes the input on one line: a control character shows as \r, \n, \xNN.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\r')
+      out += "\\r";
+    else if (c == '\n')
+      out += "\\n";
+    else if (u < 0x20 || u == 0x7F) {
+      static constexpr char hex[] = "0123456789ABCDEF";
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 bool has_control(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
@@ -508,7 +529,7 @@ composed compose(const message& m, const compose_options& options) {
       auto r = render(a, field.size() + 2);
       if (!r) {
         fail("message.bad-address",
-             std::string(field) + ": '" + a + "' is not an address (Name <user@domain>)");
+             std::string(field) + ": '" + printable(a) + "' is not an address (Name <user@domain>)");
         return false;
       }
       out.push_back(std::move(*r));
@@ -530,6 +551,10 @@ composed compose(const message& m, const compose_options& options) {
     if (is_reserved_header(h.name))
       return fail("message.bad-header", "header '" + h.name + "' is written by postern; use its own option");
   }
+  // A Subject with a line break would be a header injection once decoded (RFC 2047 keeps the
+  // wire safe, not the reader): refused like any other header value.
+  if (has_control(m.subject))
+    return fail("message.bad-header", "the subject has a line break or control character");
   for (const auto* list : {&m.inline_parts, &m.attachments})
     for (const auto& p : *list)
       if (has_control(p.content_type) || has_control(p.content_id) ||

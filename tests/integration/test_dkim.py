@@ -212,6 +212,92 @@ class Verified(DkimTestCase):
         self.assertTrue(stored.header("Subject").startswith("=?UTF-8?"), stored.header("Subject"))
         self.assertBothPass(msg, keys["rsa2048"])
 
+    def test_signature_holds_over_bdat_and_over_dot_stuffed_data(self):
+        # The signed bytes are the wire form before dot-stuffing: the lines "." and "..two dots"
+        # go unstuffed in BDAT and stuffed in DATA, and the receiver's unstuffed copy verifies.
+        for flag, want in (([], "BDAT"), (["--no-chunking"], "DATA")):
+            for keyname, canon in (("rsa2048", "simple/simple"), ("ed", "relaxed/relaxed")):
+                with self.subTest(transfer=want, key=keyname, canon=canon):
+                    rcpt = self.rcpt(want + keyname)
+                    data = message(f"{self._testMethodName}-{want}-{keyname}", rcpt)
+                    path = write_file(self.tmp, f"{want}{keyname}.eml", data)
+                    res = self.send(keys[keyname], ["--dkim-canon", canon, "--json"] + flag, [path], rcpt=rcpt,
+                                    selector=keyname)
+                    self.assertOk(res)
+                    self.assertEqual(res.json["messages"][0]["transfer"], want, res.describe())
+                    [stored] = postfix.wait_for_messages(1, rcpt=rcpt)
+                    msg = wire(stored)
+                    self.assertIn(b"\r\n.\r\n..two dots\r\n", msg, "the dot lines arrive as they were signed")
+                    self.assertEqual(signature_tags(msg)["c"], canon)
+                    self.assertBothPass(msg, keys[keyname], perl=keyname.startswith("rsa"))
+
+    def test_newsletter_in_one_command_signed_parsed_and_verified(self):
+        # The "Done when": HTML with a text alternative, an inline logo, an attachment
+        # with a UTF-8 name and a DKIM signature from one command (README's, without AUTH);
+        # dkimpy and Mail::DKIM verify it, Python's email and reformime agree on its parts.
+        import email
+        import email.policy
+        import random
+        from test_messages import png, reformime_extract, reformime_sections
+        rng = random.Random(self._testMethodName)
+        text = "Hallo Jörg,\n\nunser Newsletter für März.\n.\n-- \nDas Team\n"
+        html = '<html><body><p>Hallo <b>Jörg</b></p><img src="cid:logo"></body></html>\n'
+        logo = png(rng, 16, 16)
+        pdf = b"%PDF-1.4\n" + bytes(rng.getrandbits(8) for _ in range(200000))
+        pdf_name = "Preisliste März 2026.pdf"
+        files = {n: write_file(self.tmp, n, d) for n, d in
+                 (("news.txt", text.encode()), ("news.html", html.encode()), ("logo.png", logo), (pdf_name, pdf))}
+        key = keys["rsa2048"]
+        rcpt, bcc = self.rcpt(), self.rcpt("bcc")
+        res = run_postern(
+            ["send", "--server", f"127.0.0.1:{postfix.starttls}", "--starttls", "--ca-file", certs.ca_file,
+             "--from", "Jörg Müller <sender@example.org>", "--to", rcpt, "--bcc", bcc,
+             "--subject", "Newsletter März 2026", "--text-file", files["news.txt"],
+             "--html-file", files["news.html"], "--inline", files["logo.png"] + ";cid=logo",
+             "--attach", files[pdf_name], "--header", "List-Unsubscribe: <mailto:unsubscribe@example.org>",
+             "--dsn-notify", "failure,delay",
+             "--dkim-domain", DOMAIN, "--dkim-selector", "rsa2048", "--dkim-key", key.path, "-v"])
+        self.assertOk(res)
+        self.assertRegex(res.stderr, r"> RCPT TO:<" + re.escape(rcpt) + r"> NOTIFY=FAILURE,DELAY ORCPT=rfc822;")
+        [stored] = postfix.wait_for_messages(1, rcpt=rcpt)
+        msg = wire(stored)
+        tags = signature_tags(msg)
+        self.assertEqual((tags["a"], tags["c"], tags["d"]), ("rsa-sha256", "relaxed/relaxed", DOMAIN))
+        signed = tags["h"].lower().split(":")
+        self.assertEqual(signed.count("from"), 2, "From oversigned")
+        self.assertIn("list-unsubscribe", signed)
+        self.assertBothPass(msg, key)
+        self.assertBothFail(msg.replace(b"unser Newsletter f", b"unser Newsletter F"), key)
+        # The blind copy arrived and is named nowhere in the message.
+        postfix.store.wait_for_recipients([bcc])
+        self.assertNotIn(bcc.encode(), stored.data)
+
+        m = email.message_from_bytes(stored.data, policy=email.policy.default)
+        self.assertEqual(m["From"].addresses[0].display_name, "Jörg Müller")
+        self.assertEqual(m["Subject"], "Newsletter März 2026")
+        self.assertEqual(m.get_content_type(), "multipart/mixed")
+        alt, att = m.get_payload()
+        plain, related = alt.get_payload()
+        html_part, logo_part = related.get_payload()
+        self.assertEqual((alt.get_content_type(), plain.get_content_type(), related.get_content_type(),
+                          html_part.get_content_type(), logo_part.get_content_type(), att.get_content_type()),
+                         ("multipart/alternative", "text/plain", "multipart/related", "text/html", "image/png",
+                          "application/pdf"))
+        self.assertEqual(plain.get_content(), text)
+        self.assertEqual(html_part.get_content(), html)
+        self.assertEqual(logo_part["Content-ID"], "<logo>")
+        self.assertEqual(logo_part.get_content(), logo)
+        self.assertEqual(att.get_filename(), pdf_name)
+        self.assertEqual(att.get_content(), pdf)
+
+        s = reformime_sections(stored.path)
+        self.assertEqual(list(s)[1:], ["1.1", "1.1.1", "1.1.2", "1.1.2.1", "1.1.2.2", "1.2"], s)
+        self.assertEqual(s["1.1.2.2"]["content-type"], "image/png")
+        self.assertEqual(s["1.2"]["content-disposition-filename"], pdf_name)
+        self.assertEqual(reformime_extract(stored.path, "1.2"), pdf)
+        self.assertEqual(reformime_extract(stored.path, "1.1.2.2"), logo)
+        self.assertEqual(reformime_extract(stored.path, "1.1.1").decode("utf-8").replace("\r\n", "\n"), text)
+
     def test_bulk_signs_every_message_with_one_key_load(self):
         # postern bulk --dkim-*: every manifest item signed; one without From fails alone.
         import json

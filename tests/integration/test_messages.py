@@ -273,6 +273,40 @@ class Messages(PosternTestCase):
         self.assertEqual(m["X-Kampagne"], "Frühling 2026 – Ä")
         self.assertEqual(m["Subject"], "Grüße aus Köln")
 
+    def test_text_file_and_html_string_get_the_encoding_their_content_needs(self):
+        # --text-file (UTF-8 and a 1,500-octet line: quoted-printable) with --html given as a
+        # string (short ASCII lines: 7bit); and an ASCII-only --text-file alone (7bit).
+        text = "Grüße, Jörg.\n" + "a" * 1500 + "\n.\nende\n"
+        html = "<html><body><p>plain ASCII</p></body></html>\n"
+        res = self.send(["--subject", "encodings", "--text-file", self.file("t.txt", text.encode()),
+                         "--html", html])
+        self.assertOk(res)
+        stored = self.stored()
+        self.assertLessEqual(max(len(l) for l in stored.data.split(b"\n")), 998)
+        m = self.parse(stored)
+        self.assertEqual(m.get_content_type(), "multipart/alternative")
+        plain, html_part = m.get_payload()
+        self.assertEqual(plain["Content-Transfer-Encoding"], "quoted-printable")
+        self.assertEqual(plain.get_content_charset(), "utf-8")
+        self.assertEqual(plain.get_content(), text)
+        self.assertEqual(html_part["Content-Transfer-Encoding"], "7bit")
+        self.assertEqual(html_part.get_content_charset(), "us-ascii")
+        self.assertEqual(html_part.get_content(), html)
+        s = reformime_sections(stored.path)
+        self.assertEqual([k for k in s], ["1", "1.1", "1.2"], s)
+        self.assertEqual(s["1.1"]["content-transfer-encoding"], "quoted-printable")
+        self.assertEqual(reformime_extract(stored.path, "1.1").decode("utf-8").replace("\r\n", "\n"), text)
+        self.assertEqual(reformime_extract(stored.path, "1.2").decode("utf-8").replace("\r\n", "\n"), html)
+
+        ascii_text = "Hello,\nonly ASCII here.\n"
+        res = self.send(["--subject", "ascii", "--text-file", self.file("a.txt", ascii_text.encode())],
+                        to=[self.rcpt("ascii")])
+        self.assertOk(res)
+        m = self.parse(self.stored(rcpt=self.rcpt("ascii")))
+        self.assertEqual(m.get_content_type(), "text/plain")
+        self.assertEqual(m["Content-Transfer-Encoding"], "7bit")
+        self.assertEqual(m.get_content(), ascii_text)
+
     # -- bad input: a cause, a non-zero exit, nothing sent --------------------
     def test_bad_input_fails_before_sending(self):
         cases = [
@@ -286,6 +320,8 @@ class Messages(PosternTestCase):
             (["--html", "<p>", "--inline", self.file("i.png", b"\x89PNG")], 64, "usage"),
             (["--text", "x", "--attach", "f;colour=red"], 64, "usage"),
             (["--text", "x", "--dsn-notify", "never,success"], 64, "usage"),
+            (["--text", "x", "--text-file", self.file("t.txt", b"y")], 64, "usage"),
+            (["--text-file", os.path.join(self.tmp, "missing.txt")], 66, "input"),
         ]
         for extra, code, cause in cases:
             with self.subTest(extra=extra):
@@ -314,7 +350,13 @@ class Messages(PosternTestCase):
         res = self.send(["--subject", "idna", "--text", "x", "-v"], server=bare, to=[rcpt],
                         sender="Sender <sender@exämple.org>")
         self.assertOk(res)
-        self.assertNotIn("SMTPUTF8\n", res.stderr.split("< 250")[0], "bare Postfix does not offer it")
+        # (The text before the first "< 250" holds only the greeting and EHLO: look at the replies.)
+        self.assertRegex(res.stderr, r"(?m)^< 250[- ]8BITMIME$", res.describe())
+        self.assertNotRegex(res.stderr, r"(?m)^< 250[- ]SMTPUTF8$", "bare Postfix does not offer it")
+        [mail] = re.findall(r"(?m)^> MAIL FROM:.*$", res.stderr)
+        self.assertTrue(mail.startswith("> MAIL FROM:<sender@xn--exmple-cua.org>"), mail)
+        self.assertNotIn("SMTPUTF8", mail)
+        self.assertIn(f"> RCPT TO:<{alabel}>", res.stderr)
         [stored] = bare.wait_for_messages(1, rcpt=alabel)
         self.assertEqual(stored.sender, "sender@xn--exmple-cua.org")
         m = self.parse(stored)

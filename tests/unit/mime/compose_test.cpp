@@ -199,6 +199,20 @@ TEST(compose, bad_input_is_an_error_with_a_cause_and_no_content) {
   EXPECT_EQ(compose(m).error_code, "message.bad-header");
   m.headers = {{"Content-Type", "text/html"}};
   EXPECT_EQ(compose(m).error_code, "message.bad-header");
+  m = basic();
+  m.from = "a@example.org\r\nBcc: x@y";
+  auto broken = compose(m);
+  EXPECT_EQ(broken.error_code, "message.bad-address");
+  EXPECT_EQ(broken.error.find('\n'), std::string::npos) << "the error is one line: " << broken.error;
+  EXPECT_NE(broken.error.find("a@example.org\\r\\nBcc"), std::string::npos) << broken.error;
+
+  m = basic();
+  m.subject = "Hello\r\nBcc: x@y";  // RFC 2047 would keep the wire safe, not the decoded Subject
+  auto injected = compose(m);
+  EXPECT_EQ(injected.error_code, "message.bad-header");
+  EXPECT_TRUE(injected.content.empty());
+  m.subject = "tab\tis fine";
+  EXPECT_TRUE(compose(m).error_code.empty());
   m.headers = {};
   m.inline_parts = {{"png", "image/png", "logo.png", "logo"}};
   EXPECT_EQ(compose(m).error_code, "usage") << "inline parts need HTML";
