@@ -39,12 +39,17 @@ class _Stats:
         self.max_open = 0
 
 
-async def _pump(reader, writer, delay, not_before, loop):
-    """Copies reader to writer, each chunk delay seconds after it was read (and not
-    before not_before()), preserving order; forwards end of stream the same way."""
+async def _pump(reader, get_writer, delay, not_before, loop):
+    """Copies reader to the writer get_writer() returns, each chunk delay seconds after
+    it was read (and not before not_before()), preserving order; forwards end of stream
+    the same way. Reading starts at once, also while get_writer() is still waiting."""
     queue = asyncio.Queue()
 
     async def deliver():
+        try:
+            writer = await get_writer()
+        except OSError:
+            return  # the upstream refused: handle() ends the connection
         while True:
             at, data = await queue.get()
             wait = at - loop.time()
@@ -92,22 +97,34 @@ async def _serve(stats, upstream_port, delay, port, started):
         swriter = None
         try:
             up = asyncio.ensure_future(_open_late(upstream_port, ready, loop))
-            # The client's bytes wait in the pump's queue until the upstream is open.
+            # The client's bytes are read at once and wait in the pump's queue until the
+            # upstream is open (reading them only then would delay them by 4·D, not 3·D).
             box = {}
 
-            async def client_to_server():
+            async def upstream_writer():
                 r, w = await up
                 box["w"] = w
-                await _pump(creader, w, delay, lambda: ready, loop)
+                return w
+
+            async def client_writer():
+                return cwriter
+
+            async def client_to_server():
+                await _pump(creader, upstream_writer, delay, lambda: ready, loop)
 
             async def server_to_client():
                 r, w = await up
-                await _pump(r, cwriter, delay, lambda: 0.0, loop)
+                await _pump(r, client_writer, delay, lambda: 0.0, loop)
 
+            tasks = [asyncio.ensure_future(client_to_server()), asyncio.ensure_future(server_to_client())]
             try:
-                await asyncio.gather(client_to_server(), server_to_client())
+                await asyncio.gather(*tasks)
             except (OSError, asyncio.CancelledError):
-                pass  # a reset, or the proxy stopping: the connection just ends
+                pass  # a reset, a refused upstream, or the proxy stopping: the connection just ends
+            finally:
+                for t in tasks + [up]:
+                    if not t.done():
+                        t.cancel()
             swriter = box.get("w")
         finally:
             stats.open -= 1
