@@ -13,8 +13,10 @@
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+#include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 
 #include "probe/certificate.hpp"
 #include "probe/client_families.hpp"
@@ -67,6 +69,10 @@ asio::awaitable<void> scan_version(std::uint16_t v, endpoint ep, limiter* jobs, 
 asio::awaitable<void> search_into(std::vector<std::uint16_t> candidates, search_plan plan, asker ask,
                                   search_result* out) {
   *out = co_await ordered_search(std::move(candidates), plan, std::move(ask));
+}
+
+asio::awaitable<void> hello_into(endpoint ep, w::hello_params h, limiter* jobs, hello_outcome* out) {
+  *out = co_await send_hello(ep, std::move(h), *jobs);
 }
 
 asio::awaitable<void> plain_into(endpoint ep, limiter* jobs, smtp_view* out) {
@@ -155,19 +161,33 @@ struct shared {
   limiter* jobs = nullptr;
   std::vector<tls::ssl_ctx_ptr> family_ctx;  // parallel to client_families()
   tls::ssl_ctx_ptr info_ctx;                 // legacy, no verification: sees what any client could
-  bool contexts_ready = false;
+  std::once_flag contexts_started;
+  std::shared_future<void> contexts_built;
 
-  // Built on first use: loading the system roots costs ~20 ms per context, which a run of
-  // closed or plain-only ports should not pay.
-  void ensure_contexts() {
-    if (contexts_ready) return;
-    contexts_ready = true;
+  // The info handshake's context loads no roots: cheap, built before the first hello.
+  void ensure_info_ctx() {
+    if (info_ctx) return;
     std::string err;
-    for (const auto& f : client_families())
-      family_ctx.push_back(tls::make_client_context(f.policy, {opts.ca_file, false}, err,
-                                                    {opts.client_cert, opts.client_key}));
     info_ctx = tls::make_client_context(*tls::profile("legacy"), {"", true}, err,
                                         {opts.client_cert, opts.client_key});
+  }
+  // Loading the roots costs ~3-20 ms per family context: built on a thread of their own, started
+  // with the mode hello, so no round trip waits for them (on the event loop they held back the
+  // first connection). Nothing reads family_ctx before ensure_contexts() returned.
+  void start_contexts() {
+    std::call_once(contexts_started, [this] {
+      contexts_built = std::async(std::launch::async, [this] {
+                         std::string err;
+                         for (const auto& f : client_families())
+                           family_ctx.push_back(tls::make_client_context(f.policy, {opts.ca_file, false}, err,
+                                                                         {opts.client_cert, opts.client_key}));
+                       }).share();
+    });
+  }
+  void ensure_contexts() {
+    ensure_info_ctx();
+    start_contexts();
+    contexts_built.wait();
   }
 };
 
@@ -301,7 +321,19 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
                                w::version::tls1_0};
   detect.cipher_suites = candidate_suites(w::version::tls1_3);
   for (auto c : candidate_suites(w::version::tls1_2)) detect.cipher_suites.push_back(c);
-  auto first = co_await send_hello(ep, detect, *jobs);
+  // Meanwhile, on a second connection, the info handshake as if the port were implicit TLS (its
+  // five round trips are the longest chain there; on an SMTP port it is done again after
+  // STARTTLS), while a thread builds the family contexts.
+  sh->ensure_info_ctx();
+  sh->start_contexts();
+  hello_outcome first;
+  handshake_outcome early_info;
+  {
+    std::vector<asio::awaitable<void>> t;
+    t.push_back(hello_into(ep, std::move(detect), jobs, &first));
+    t.push_back(handshake_into(ep, sh->info_ctx.get(), true, true, jobs, &early_info));
+    co_await all(std::move(t));
+  }
   ++rep.hellos_sent;
   bool smtp_port = false;
   if (first.result == hello_outcome::kind::failed) {
@@ -352,6 +384,14 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
   const auto send = make_responder(ep, jobs);
   {
     std::vector<asio::awaitable<void>> tasks;
+    // The limiter hands out connections in this order: the longest chains (full handshakes, the
+    // info handshake's banner and EHLO) first, so they do not start rounds late behind the hellos.
+    if (smtp_port)
+      tasks.push_back(handshake_into(ep, sh->info_ctx.get(), true, true, jobs, &info));
+    else
+      info = std::move(early_info);
+    for (std::size_t i = 0; i < families.size(); ++i)
+      tasks.push_back(handshake_into(ep, sh->family_ctx[i].get(), false, false, jobs, &clients[i]));
     // An implicit-TLS server that answered the detection hello (which offered TLS 1.3 too) with
     // an older version has no TLS 1.3: its suites and groups need no hello.
     const bool no_tls13 = first.result == hello_outcome::kind::server_hello && first.hello &&
@@ -371,9 +411,6 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
                     &curves12_found));
     tasks.push_back(dhe_into(w::version::tls1_2, ep, suites_with_kx(w::version::tls1_2, w::key_exchange::dhe),
                              jobs, &dh12_bits, &dh12_hellos, &dh12_rt));
-    tasks.push_back(handshake_into(ep, sh->info_ctx.get(), true, true, jobs, &info));
-    for (std::size_t i = 0; i < families.size(); ++i)
-      tasks.push_back(handshake_into(ep, sh->family_ctx[i].get(), false, false, jobs, &clients[i]));
     if (smtp_port) tasks.push_back(plain_into(ep, jobs, &plain));
     co_await all(std::move(tasks));
   }
@@ -461,9 +498,10 @@ asio::awaitable<void> scan_target(std::shared_ptr<shared> sh, target_report* rep
     if (!tasks.empty()) co_await all(std::move(tasks));
   }
   for (const auto& sc : scans) longest(sc.round_trips);
-  longest(info.round_trips);
+  if (smtp_port) longest(info.round_trips);
   for (const auto& c : clients) longest(c.round_trips);
   rep.round_trips = first.round_trips + rt_after;
+  if (!smtp_port) rep.round_trips = std::max(rep.round_trips, info.round_trips);  // ran beside the mode hello
 
   // 4. The report.
   rep.hellos_sent += extra_hellos;

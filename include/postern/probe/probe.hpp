@@ -48,7 +48,7 @@ struct options {
   std::string client_cert;      ///< PEM client certificate the client families present when asked; "" = none
   std::string client_key;       ///< PEM private key of client_cert; "" = it is in client_cert
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};  ///< per step of each connection
-  unsigned jobs = 16;                                           ///< connections at once (all targets)
+  unsigned jobs = 24;                                           ///< connections at once (all targets)
   std::string ehlo = "localhost";                               ///< EHLO name
   std::optional<net::proxy> proxy{};  ///< every connection goes through this proxy (docs/proxy.md)
 };
