@@ -234,9 +234,10 @@ class pool {
       last_exit_ = r.exit_code;
       if (src.took_any() && ++failed_in_row_ >= o_.max_failed_connections) stopping_ = true;
     }
-    // The server refuses more connections (421, "too many"): one fewer from now on.
+    // The server refuses more connections (421, "too many"): one fewer from now on. A connection
+    // that delivered before its 421 met a per-connection message limit: the next one is welcome.
     const std::string last_reply = r.messages.empty() ? std::string() : r.messages.back().reply;
-    if (r.error && (says_too_many(r.error->detail) || says_too_many(r.error->summary) ||
+    if (r.error && !src.delivered_any() && (says_too_many(r.error->detail) || says_too_many(r.error->summary) ||
                     says_too_many(last_reply) || saw_421)) {
       if (target_jobs_ > 1) --target_jobs_;
     }

@@ -878,7 +878,7 @@ class Aiosmtpd(_ProcessServer):
 
 FAULTS = ("starttls-injection", "silent", "endless-ehlo", "long-line", "drop-after-dot",
           "reject-some", "no-starttls", "slow-greeting", "busy-every-third",
-          "weaker-after-first", "slow-data")
+          "weaker-after-first", "slow-data", "three-per-connection")
 
 
 class Faulty(_ProcessServer):

@@ -243,6 +243,25 @@ class BulkAgainstFaultyServers(BulkCase):
         self.assertGreaterEqual(max(opens), 3, "the pool never opened its connections")
         self.assertEqual(max(opens[-10:]), 1, opens)
 
+    def test_a_per_connection_message_limit_is_not_taken_for_too_many_connections(self):
+        # 421 after three messages on a connection: the pool reconnects, it does not shrink.
+        with harness.Faulty("three-per-connection", certs) as srv:
+            manifest = self.manifest(90, files_every=0)
+            out = os.path.join(self.tmp, "results.jsonl")
+            res = run_postern(self.bulk_args(srv.port, ["--jobs", "4", "--results", out, manifest]), timeout=600)
+            self.assertOk(res)
+            stored = srv.store.messages()
+            log = srv.log_text()
+        subjects = collections.Counter(m.header("Subject") for m in stored)
+        self.assertEqual(len(subjects), 90)
+        self.assertEqual([s for s, c in subjects.items() if c != 1], [])
+        self.assertTrue(all(r["ok"] for r in self.results(out)))
+        self.assertGreaterEqual(log.count("too many messages in this connection"), 10, log[-2000:])
+        # Four connections at a time to the end: the later ones still found others open beside them.
+        opens = [int(n) for n in re.findall(r"connected open=(\d+)", log)]
+        self.assertGreaterEqual(len(opens), 30, opens)
+        self.assertGreaterEqual(max(opens[-15:]), 3, opens)
+
     def test_outcome_unknown_is_never_retried(self):
         with harness.Faulty("drop-after-dot", certs) as srv:
             manifest = self.manifest(3, files_every=0)

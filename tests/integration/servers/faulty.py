@@ -42,7 +42,7 @@ import time
 
 FAULTS = ("starttls-injection", "silent", "slow-greeting", "endless-ehlo", "long-line",
           "drop-after-dot", "reject-some", "no-starttls", "busy-every-third",
-          "weaker-after-first", "slow-data")
+          "weaker-after-first", "slow-data", "three-per-connection")
 HOSTNAME = "faulty.postern-test"
 
 
@@ -58,6 +58,7 @@ class Session:
         self.peer = writer.get_extra_info("peername")
         self.tls = False
         self.number = 0  # this connection's place in the order of arrival (1, 2, ...)
+        self.stored = 0  # messages stored over this connection
 
     async def send(self, data: bytes):
         self.writer.write(data)
@@ -142,6 +143,10 @@ class Session:
                 log(self.peer, "TLS established")
                 sender, rcpts = None, []
             elif verb == "MAIL":
+                if self.s.fault == "three-per-connection" and self.stored >= 3:
+                    # A relay's per-connection message limit: not "too many connections".
+                    await self.reply("421 4.7.0 faulty: too many messages in this connection")
+                    return
                 sender = cmd[5:].strip()
                 if sender.upper().startswith("FROM:"):
                     sender = sender[5:].strip()
@@ -176,6 +181,7 @@ class Session:
                     self.writer.transport.abort()
                     return
                 name = self.s.store_message(sender, rcpts, data)
+                self.stored += 1
                 await self.reply(f"250 2.0.0 Ok: queued as {name}")
                 sender, rcpts = None, []
             elif verb == "RSET":
