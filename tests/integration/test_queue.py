@@ -245,10 +245,12 @@ default local
             try:
                 first, second = self.message("one@example.net"), self.message("two@example.net")
                 self.assertExit(self.sendmail(first), 0)
-                [stored] = server.wait_for_messages(1, rcpt="one@example.net")
+                # Generous waits (not thresholds): under CI's parallel load a first attempt may fail
+                # and wait for its retry.
+                [stored] = server.wait_for_messages(1, rcpt="one@example.net", timeout=90)
                 self.assertEqual(stored.data, first)
                 self.assertExit(self.sendmail(second), 0)  # the watcher is still there
-                [stored] = server.wait_for_messages(1, rcpt="two@example.net")
+                [stored] = server.wait_for_messages(1, rcpt="two@example.net", timeout=90)
                 self.assertEqual(stored.data, second)
                 # A 451 for every attempt: retried after its back-off, then given up.
                 self.assertExit(self.sendmail(self.message("later@example.net")), 0)
