@@ -351,7 +351,9 @@ account auth
                 p.send_signal(signal.SIGKILL)
                 p.wait()
                 kills += 1
-            time.sleep(3.5)  # the last killed worker's leases expire
+            # The last killed worker's leases expire: --lease 3 from each take, rounded up to
+            # whole seconds of the round (worker.cpp lease_from_now), so up to 4 s after the kill.
+            time.sleep(5.0)
             res = self.queue("run", "--lease", "3")
             self.assertOk(res)
             states = collections.Counter(m["state"] for m in self.listing("--all"))
