@@ -237,8 +237,9 @@ class pool {
     // The server refuses more connections (421, "too many"): one fewer from now on. A connection
     // that delivered before its 421 met a per-connection message limit: the next one is welcome.
     const std::string last_reply = r.messages.empty() ? std::string() : r.messages.back().reply;
-    if (r.error && !src.delivered_any() && (says_too_many(r.error->detail) || says_too_many(r.error->summary) ||
-                    says_too_many(last_reply) || saw_421)) {
+    if (r.error && !src.delivered_any() &&
+        (says_too_many(r.error->detail) || says_too_many(r.error->summary) || says_too_many(last_reply) ||
+         saw_421)) {
       if (target_jobs_ > 1) --target_jobs_;
     }
     notify();

@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <array>
-#include <memory>
-#include <tuple>
 #include <asio/connect.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
@@ -15,6 +13,8 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <memory>
+#include <tuple>
 
 #include "postern/net/proxy_codec.hpp"
 #include "tls/openssl_context.hpp"
@@ -213,8 +213,7 @@ struct stream::watchdog {
   }
 };
 
-stream::stream(asio::any_io_executor ex)
-    : ex_(ex), socket_(ex), watchdog_(std::make_shared<watchdog>(ex)) {
+stream::stream(asio::any_io_executor ex) : ex_(ex), socket_(ex), watchdog_(std::make_shared<watchdog>(ex)) {
   watchdog_->socket = &socket_;
 }
 stream::~stream() {
@@ -284,7 +283,8 @@ asio::awaitable<std::error_code> stream::connect_tcp(const std::string& host, st
 }
 
 asio::awaitable<std::optional<tls_failure>> stream::start_tls(SSL_CTX* ctx, std::string name, bool insecure,
-                                                              clock::time_point deadline, SSL_SESSION* resume) {
+                                                              clock::time_point deadline,
+                                                              SSL_SESSION* resume) {
   SSL_CTX_up_ref(ctx);  // asio::ssl::context takes ownership of one reference
   ssl_ctx_.emplace(ctx);
   tls_stream_.emplace(socket_, *ssl_ctx_);

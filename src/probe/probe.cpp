@@ -179,8 +179,8 @@ struct shared {
       contexts_built = std::async(std::launch::async, [this] {
                          std::string err;
                          for (const auto& f : client_families())
-                           family_ctx.push_back(tls::make_client_context(f.policy, {opts.ca_file, false}, err,
-                                                                         {opts.client_cert, opts.client_key}));
+                           family_ctx.push_back(tls::make_client_context(
+                               f.policy, {opts.ca_file, false}, err, {opts.client_cert, opts.client_key}));
                        }).share();
     });
   }
