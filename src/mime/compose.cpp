@@ -30,7 +30,6 @@ std::string printable(std::string_view s) {
     else if (c == '\n')
       out += "\\n";
     else if (u < 0x20 || u == 0x7F) {
-      static constexpr char hex[] = "0123456789ABCDEF";
       out += "\\x";
       out += hex[u >> 4];
       out += hex[u & 15];
